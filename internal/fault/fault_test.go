@@ -163,4 +163,3 @@ func check(t testing.TB, err error) {
 	t.Helper()
 	t.Fatal(err)
 }
-
