@@ -16,7 +16,9 @@ func (t *Tracer) handle(r waitResult) {
 		tk = t.adopt(r.tid)
 	}
 	if tk == nil {
-		if r.ws.Exited() || r.ws.Signaled() {
+		if r.ws.Stopped() {
+			unix.PtraceSyscall(r.tid, 0) // never leave a tracee stopped
+		} else {
 			t.gone[r.tid] = true
 		}
 		return
@@ -216,8 +218,8 @@ func (t *Tracer) firstStop(tk *task, setup bool) {
 // sent to stop a thread, and the SIGTRAPs of watchpoints.
 func (t *Tracer) swallowed(tk *task, sig unix.Signal, si siginfo) bool {
 	switch {
-	case sig == unix.SIGSTOP && tk.stops > 0 && si.fromTracer():
-		tk.stops--
+	case sig == unix.SIGSTOP && si.fromTracer():
+		// Sent by stopAndArm; two may have merged into one.
 	case sig == unix.SIGTRAP && tk.step:
 		tk.step = false // stepped over the watched store: arm again
 		t.arm(tk)

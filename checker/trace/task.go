@@ -19,7 +19,6 @@ type task struct {
 	fresh   bool          // its first stop is the SIGSTOP of a new thread
 	inCall  bool          // between syscall entry and exit (register mode)
 	cur     *Syscall      // the syscall in progress
-	stops   int           // SIGSTOPs the tracer sent it, to swallow
 	armed   int           // watch generation set in its debug registers
 	exiting bool          // it passed PTRACE_EVENT_EXIT
 	step    bool          // single-stepping over a watched store (arm64)
@@ -68,7 +67,10 @@ func (t *Tracer) addTask(tid int, ps *pstate) *task {
 // newChild registers the thread or process tid made by the thread tk,
 // unless it is already known (its first stop came before the event).
 func (t *Tracer) newChild(tk *task, tid int, thread bool, flags uint64) {
-	if t.tasks[tid] != nil {
+	if known := t.tasks[tid]; known != nil {
+		if p := known.ps.p; p.Pid == tid && p.Creator == 0 {
+			p.Creator = tk.tid // adopted before this event
+		}
 		return
 	}
 	if t.gone[tid] {
@@ -88,18 +90,22 @@ func (t *Tracer) newChild(tk *task, tid int, thread bool, flags uint64) {
 }
 
 // adopt registers a thread whose first stop came before the fork or
-// clone event of its creator, from /proc/TID/status.
+// clone event of its creator, from /proc/TID/status. It returns nil if
+// the thread is already gone.
 func (t *Tracer) adopt(tid int) *task {
 	tgid, ppid, err := readStatus(tid)
 	if err != nil {
 		return nil
 	}
+	if ps := t.procs[tgid]; ps != nil && tgid != tid {
+		return t.addTask(tid, ps)
+	}
 	if tgid != tid {
-		ps := t.procs[tgid]
-		if ps == nil {
+		tk := t.adopt(tgid) // a thread of a process not seen yet
+		if tk == nil {
 			return nil
 		}
-		return t.addTask(tid, ps)
+		return t.addTask(tid, tk.ps)
 	}
 	gen, prog := 0, ""
 	if pp := t.procs[ppid]; pp != nil {

@@ -187,6 +187,11 @@ func checkReexec(t *testing.T, tr *Trace) bool {
 }
 
 func TestRawFork(t *testing.T) {
+	t.Run("clone", func(t *testing.T) { testRawFork(t, "clone") })
+	t.Run("clone3", func(t *testing.T) { testRawFork(t, "clone3") })
+}
+
+func testRawFork(t *testing.T, call string) {
 	var shared uintptr
 	var atExit []byte
 	var rss int64
@@ -210,7 +215,7 @@ func TestRawFork(t *testing.T) {
 			}
 		},
 	}
-	tr, out := run(t, opts, "rawfork")
+	tr, out := run(t, opts, "rawfork", call)
 	root := tr.Root
 	kids := tr.Children(root.Pid)
 	if root.ExitCode != 0 || len(kids) != 1 {
@@ -231,11 +236,14 @@ func TestRawFork(t *testing.T) {
 		t.Errorf("at the child's exit: word %v, Rss %d kB", atExit, rss)
 	}
 	checkThreads(t, tr, root)
-	fork := find(tr, root.Pid, "clone", func(c *Syscall) bool {
+	fork := find(tr, root.Pid, call, func(c *Syscall) bool {
 		return c.Ret == int64(child.Pid)
 	})
-	match(t, fork, "fork", `clone\(child_stack=NULL, flags=SIGCHLD\) = `+
-		strconv.Itoa(child.Pid))
+	want := `clone\(child_stack=NULL, flags=SIGCHLD\)`
+	if call == "clone3" {
+		want = `clone3\(\{flags=0, exit_signal=SIGCHLD\}, 64\)`
+	}
+	match(t, fork, "fork", want+" = "+strconv.Itoa(child.Pid))
 	wait := find(tr, root.Pid, "wait4", nil)
 	match(t, wait, "wait4", `wait4\(`+strconv.Itoa(child.Pid)+
 		`, 0x[0-9a-f]+, 0, NULL\) = `+strconv.Itoa(child.Pid))
@@ -260,5 +268,43 @@ func checkThreads(t *testing.T, tr *Trace, p *Process) {
 		if c == nil || c.CloneFlags&unix.CLONE_THREAD == 0 {
 			t.Errorf("thread %d: made by %v", tid, c)
 		}
+	}
+}
+
+// TestThreadExec follows an execve made by a thread other than the
+// leader: the kernel moves the thread to the leader's tid.
+func TestThreadExec(t *testing.T) {
+	tr, _ := run(t, Options{}, "threadexec")
+	root := tr.Root
+	path := root.Execs[0]
+	if root.ExitCode != 5 ||
+		fmt.Sprint(root.Execs) != fmt.Sprint([]string{path, path}) {
+		dump(t, tr)
+		t.Fatalf("exit %d, execs %q", root.ExitCode, root.Execs)
+	}
+	exec := find(tr, root.Pid, "execve", nil)
+	if exec == nil || exec.Tid == root.Pid || !exec.OK() {
+		dump(t, tr)
+		t.Fatalf("execve: %v from thread %d", exec, exec.Tid)
+	}
+	exit := find(tr, root.Pid, "exit_group", nil)
+	if exit == nil || exit.Gen != 2 || exit.Tid != root.Pid {
+		t.Errorf("exit_group after the exec: %v", exit)
+	}
+}
+
+// TestStopSelf checks that a tracee that stops itself is not left
+// stopped: without PTRACE_SEIZE the tracer lets it run on.
+func TestStopSelf(t *testing.T) {
+	tr, out := run(t, Options{}, "stopself")
+	if out != "continued\n" || tr.Root.ExitCode != 0 {
+		t.Errorf("output %q, exit %d", out, tr.Root.ExitCode)
+	}
+	stopped := false
+	for _, s := range tr.Signals {
+		stopped = stopped || s.Signo == unix.SIGSTOP
+	}
+	if !stopped {
+		t.Errorf("no SIGSTOP in %v", tr.Signals)
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"sync"
 	"syscall"
@@ -39,7 +37,7 @@ type Tracer struct {
 	deferred []waitResult    // statuses collected early (by Watch)
 	seq      int             // last record number
 	regMode  bool            // no PTRACE_GET_SYSCALL_INFO: read registers
-	sigchld  chan os.Signal  // wakes the tracer while holds are pending
+	backoff  time.Duration   // next pause while polling for holds
 	procs    map[int]*pstate // live processes by tgid
 
 	mu       sync.Mutex   // guards the fields below, shared with KillAll
@@ -60,6 +58,12 @@ type waitResult struct {
 	tid int
 	ws  unix.WaitStatus
 }
+
+// The pauses of the tracer while it polls wait4 during holds.
+const (
+	minBackoff = 10 * time.Microsecond
+	maxBackoff = time.Millisecond
+)
 
 // forceRegMode makes new tracers read registers instead of using
 // PTRACE_GET_SYSCALL_INFO; tests set it to cover that path.
@@ -96,7 +100,7 @@ func Start(opts Options) (*Tracer, error) {
 		gone:    map[int]bool{},
 		procs:   map[int]*pstate{},
 		alive:   map[int]bool{},
-		sigchld: make(chan os.Signal, 1),
+		backoff: minBackoff,
 		regMode: forceRegMode,
 	}
 	startErr := make(chan error, 1)
@@ -155,15 +159,16 @@ func (t *Tracer) watchContext() {
 func (t *Tracer) run(startErr chan<- error) {
 	runtime.LockOSThread()
 	defer close(t.done)
+	// Pauses while holds are pending are short; the default timer slack
+	// of 50 µs would stretch them. The setting is per thread.
+	unix.Prctl(unix.PR_SET_TIMERSLACK, 1000, 0, 0, 0)
 	cmd, err := t.startChild()
 	if err != nil {
 		startErr <- err
 		return
 	}
 	startErr <- nil
-	signal.Notify(t.sigchld, syscall.SIGCHLD)
 	t.err = t.loop()
-	signal.Stop(t.sigchld)
 	cmd.Process.Release()
 	t.finish()
 }
@@ -234,8 +239,8 @@ func (t *Tracer) loop() error {
 }
 
 // next returns the next stop or exit to handle: one collected early, else
-// one from wait4. While a hold is pending, wait4 must not block, so next
-// polls it and sleeps until a SIGCHLD or the end of the earliest hold.
+// one from wait4. While a hold is pending, wait4 must not block: next
+// polls it, and pauses between polls.
 func (t *Tracer) next() (waitResult, error) {
 	if len(t.deferred) > 0 {
 		r := t.deferred[0]
@@ -256,28 +261,32 @@ func (t *Tracer) next() (waitResult, error) {
 		case err != nil:
 			return waitResult{}, fmt.Errorf("wait4: %w", err)
 		case tid == 0:
-			t.sleep()
+			t.pause()
 			continue
 		}
+		t.backoff = minBackoff
 		return waitResult{tid, ws}, nil
 	}
 }
 
-// sleep waits for a SIGCHLD (a tracee stopped or exited) or the end of
-// the earliest hold, whichever comes first.
-func (t *Tracer) sleep() {
+// pause sleeps a little, while holds are pending and no tracee has
+// anything to report: 10 µs after a report, doubling up to 1 ms while
+// all is quiet, never past the end of the earliest hold. A raw nanosleep
+// keeps the tracer thread; time.Sleep would park it, and waking a locked
+// thread through the scheduler takes far longer.
+func (t *Tracer) pause() {
 	until := t.holds[0].until
 	for _, h := range t.holds {
 		if h.until.Before(until) {
 			until = h.until
 		}
 	}
-	timer := time.NewTimer(time.Until(until))
-	defer timer.Stop()
-	select {
-	case <-t.sigchld:
-	case <-timer.C:
+	d := min(t.backoff, time.Until(until))
+	if d > 0 {
+		ts := unix.NsecToTimespec(d.Nanoseconds())
+		unix.Nanosleep(&ts, nil)
 	}
+	t.backoff = min(2*t.backoff, maxBackoff)
 }
 
 // releaseHolds resumes the held threads whose time is up.

@@ -120,9 +120,7 @@ func (t *Tracer) arm(tk *task) error {
 // loop afterwards like any other; the SIGSTOPs are swallowed there.
 func (t *Tracer) stopAndArm(ps *pstate, running []*task) {
 	for _, tk := range running {
-		if unix.Tgkill(ps.p.Pid, tk.tid, unix.SIGSTOP) == nil {
-			tk.stops++
-		}
+		unix.Tgkill(ps.p.Pid, tk.tid, unix.SIGSTOP)
 	}
 	deadline := time.Now().Add(stopWait)
 	for len(running) > 0 && time.Now().Before(deadline) {
@@ -134,7 +132,8 @@ func (t *Tracer) stopAndArm(ps *pstate, running []*task) {
 		}
 		running = kept
 		if len(running) > 0 {
-			time.Sleep(20 * time.Microsecond)
+			// time.Sleep would park the locked thread: too slow to wake.
+			unix.Nanosleep(&unix.Timespec{Nsec: 20000}, nil)
 		}
 	}
 }
