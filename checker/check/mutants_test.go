@@ -1,0 +1,165 @@
+package check
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mmaplab/mmaplab/checker/report"
+)
+
+// A mutant is a lab's reference solution with one classic mistake made
+// on purpose. The checker must fail it, and fail it on the check that
+// names the mistake. Mutants are edits of the solution rather than copies
+// of it, so that they follow the solution as it changes; an edit that no
+// longer applies fails the test.
+type mutant struct {
+	lab   string // "02"
+	name  string
+	want  string // the check that must fail
+	edits []edit
+}
+
+// edit replaces old, which must occur exactly once in file, with new.
+type edit struct {
+	file, old, new string
+}
+
+// e edits main.go.
+func e(old, new string) edit { return edit{"main.go", old, new} }
+
+var mutants = []mutant{
+	// 01-pages
+	{"01", "hard-coded page size", "no-page-size-literal", []edit{
+		e("pageSize := unix.Getpagesize()", "pageSize := 4096")}},
+	{"01", "map from the list, not mincore", "map-from-mincore", []edit{
+		e("vec, err := mincore(m, n)", "vec, err := fromList(n, list)"),
+		e("// mincore asks", `// fromList is what the program expects.
+func fromList(n int, list []int) ([]byte, error) {
+	vec := make([]byte, n)
+	for _, k := range list {
+		vec[k] = 1
+	}
+	return vec, nil
+}
+
+// mincore asks`)}},
+	{"01", "no MADV_NOHUGEPAGE", "nohugepage", []edit{
+		e("if err := unix.Madvise(m, unix.MADV_NOHUGEPAGE); err != nil {",
+			"if false {")}},
+	{"01", "MAP_SHARED", "mmap", []edit{
+		e("unix.MAP_PRIVATE|unix.MAP_ANONYMOUS", "unix.MAP_SHARED|unix.MAP_ANONYMOUS")}},
+	{"01", "one page too many", "mmap", []edit{
+		e("unix.Mmap(-1, 0, n*pageSize,", "unix.Mmap(-1, 0, (n+1)*pageSize,")}},
+	{"01", "mincore of part of the mapping", "mincore-range", []edit{
+		e("uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)),",
+			"uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)/2+1),")}},
+	{"01", "never unmaps", "munmap", []edit{
+		e("defer unix.Munmap(m)\n", "")}},
+	{"01", "touches every page", "residency", []edit{
+		e("for _, k := range list {\n\t\tm[k*pageSize] = 1",
+			"for k := 0; k < n; k++ {\n\t\tm[k*pageSize] = 1")}},
+
+	// 02-open-flags
+	{"02", "O_WRONLY", "open-flags", []edit{
+		e("unix.O_RDWR | unix.O_CREAT", "unix.O_WRONLY | unix.O_CREAT")}},
+	{"02", "O_TRUNC instead of O_EXCL", "open-flags", []edit{
+		e("unix.O_CREAT | unix.O_EXCL", "unix.O_CREAT | unix.O_TRUNC")}},
+	{"02", "O_TRUNC instead of O_EXCL", "refuses-existing", []edit{
+		e("unix.O_CREAT | unix.O_EXCL", "unix.O_CREAT | unix.O_TRUNC")}},
+	{"02", "no ftruncate before the mapping", "ftruncate-first", []edit{
+		e("if err := unix.Ftruncate(fd, size); err != nil {", "if false {")}},
+	{"02", "MAP_PRIVATE", "mmap", []edit{
+		e("unix.MAP_SHARED)", "unix.MAP_PRIVATE)")}},
+	{"02", "header written with pwrite", "no-write", []edit{
+		e("copy(m, header)", "unix.Pwrite(fd, []byte(header), 0)")}},
+	{"02", "mode 0644", "mode", []edit{
+		e("flags, 0o640)", "flags, 0o644)")}},
+}
+
+// TestMutantsFail checks every mutant in parallel (two at a time on two
+// cores is what CI has).
+func TestMutantsFail(t *testing.T) {
+	root := moduleRoot(t)
+	for _, m := range mutants {
+		t.Run(m.lab+"/"+m.name+"/"+m.want, func(t *testing.T) {
+			t.Parallel()
+			lab, err := Find(m.lab)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := mutate(t, lab.SolutionDir(root), m.edits)
+			out := lab.Check(context.Background(), Config{Module: root, Dir: dir})
+			c := findCheck(t, out.Report, m.want)
+			if c.Status != report.Fail {
+				t.Errorf("check %s: %s, want fail; the report:\n%s",
+					m.want, c.Status, summary(out.Report))
+			}
+		})
+	}
+}
+
+// mutate copies the solution's Go files to a temporary directory and
+// applies the edits.
+func mutate(t *testing.T, solution string, edits []edit) string {
+	dir := t.TempDir()
+	files, _ := filepath.Glob(filepath.Join(solution, "*.go"))
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ed := range edits {
+		path := filepath.Join(dir, ed.file)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(data), ed.old); n != 1 {
+			t.Fatalf("the mutant no longer applies: %q occurs %d times in "+
+				"the solution's %s", ed.old, n, ed.file)
+		}
+		data = []byte(strings.Replace(string(data), ed.old, ed.new, 1))
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func findCheck(t *testing.T, l *report.Lab, name string) *report.Check {
+	t.Helper()
+	for _, c := range l.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("lab %s has no check %q", l.Name, name)
+	return nil
+}
+
+// summary lists the checks of a report with their status and first
+// failure.
+func summary(l *report.Lab) string {
+	var b strings.Builder
+	if l.Build != "" {
+		b.WriteString("build: " + l.Build + "\n")
+	}
+	for _, c := range l.Checks {
+		b.WriteString("  " + string(c.Status) + " " + c.Name)
+		if len(c.Failures) > 0 {
+			b.WriteString(": " + c.Failures[0].Message)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
