@@ -123,6 +123,7 @@ type Pass struct {
 
 	failures []report.Failure
 	skip     string
+	judged   map[*Result]bool // results a check looked at
 }
 
 // Failf reports that the check fails on result r, quoting the syscall sc
@@ -152,9 +153,18 @@ func (p *Pass) Skipf(format string, args ...any) {
 func (p *Pass) Each(f func(r *Result)) {
 	for _, r := range p.Results {
 		if !r.Case.Usage && r.Err == nil && r.Exec() != nil {
+			p.judge(r)
 			f(r)
 		}
 	}
+}
+
+// judge notes that the check looked at r, for "fails in k of n cases".
+func (p *Pass) judge(r *Result) {
+	if p.judged == nil {
+		p.judged = map[*Result]bool{}
+	}
+	p.judged[r] = true
 }
 
 // evidence is what a student needs beside the message: how the run went
@@ -182,14 +192,18 @@ func (c *Check) verdict(p *Pass) *report.Check {
 		rc.Failures = []report.Failure{{Message: p.skip}}
 	case len(p.failures) > 0:
 		rc.Status = report.Fail
-		rc.Failures = firstPerCase(p.failures, maxFailures)
+		rc.Failures = firstPerCase(p.failures)
+		rc.Failing = len(rc.Failures)
+		rc.Cases = max(len(p.judged), rc.Failing)
+		if len(rc.Failures) > maxFailures {
+			rc.Failures = rc.Failures[:maxFailures]
+		}
 	}
 	return rc
 }
 
-// firstPerCase keeps the first failure of each case, in case order, up to
-// n cases.
-func firstPerCase(fs []report.Failure, n int) []report.Failure {
+// firstPerCase keeps the first failure of each case, in case order.
+func firstPerCase(fs []report.Failure) []report.Failure {
 	seen := map[string]bool{}
 	var out []report.Failure
 	for _, f := range fs {
@@ -198,11 +212,6 @@ func firstPerCase(fs []report.Failure, n int) []report.Failure {
 		}
 		seen[f.Case] = true
 		out = append(out, f)
-	}
-	if len(out) > n {
-		more := len(out) - n
-		out = out[:n]
-		out[n-1].Message += fmt.Sprintf("\n(and %d more failing cases)", more)
 	}
 	return out
 }

@@ -66,10 +66,14 @@ var usageErrors = &Check{
 	Hint:   "Check the arguments before you open, create or map anything; print one line to stderr and return exit status 2.",
 	Points: 2,
 	Run: func(p *Pass) {
+		if !p.Working() {
+			return
+		}
 		for _, r := range p.Results {
 			if !r.Case.Usage || r.Err != nil {
 				continue
 			}
+			p.judge(r)
 			e := r.Exec()
 			switch {
 			case e.Crashed():

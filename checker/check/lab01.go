@@ -110,7 +110,7 @@ func printedMap(e *run.Exec) (string, bool) {
 var pagesOutput = &Check{
 	Name:   "output",
 	Doc:    `prints exactly "page size: P" and "resident: MAP", exits 0`,
-	Hint:   `Two lines and nothing else on stdout: "page size: %d" and "resident: " followed by one character per page, '#' or '.'.`,
+	Hint:   `Two lines and nothing else on stdout: "page size: P" with the real page size, and "resident: " followed by one character per page, '#' or '.'.`,
 	Points: 2,
 	Run: func(p *Pass) {
 		p.Each(func(r *Result) {

@@ -118,7 +118,11 @@ var createMode = &Check{
 	Points: 2,
 	Run: func(p *Pass) {
 		p.Each(func(r *Result) {
-			if f := r.After[0][createFile]; f != nil && f.Mode != 0o640 {
+			switch f := r.After[0][createFile]; {
+			case f == nil:
+				p.Failf(r, nil, "expected the file %s; there is none",
+					createFile)
+			case f.Mode != 0o640:
 				p.Failf(r, nil, "expected mode 0640, got %#o", f.Mode)
 			}
 		})
@@ -259,6 +263,9 @@ var createNoWrite = &Check{
 	Points: 3,
 	Run: func(p *Pass) {
 		p.Each(func(r *Result) {
+			if createdOpen(p, r, r.Exec()) == nil {
+				return
+			}
 			if ws := onFile(r, r.Exec(), createFile, writeCalls...); len(ws) > 0 {
 				p.Failf(r, ws[0], "expected no write to the file's "+
 					"descriptor; found %d", len(ws))

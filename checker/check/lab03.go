@@ -127,7 +127,10 @@ var copyMode = &Check{
 			if r.Before[copyDst] != nil {
 				return // an existing DST keeps its mode
 			}
-			if dst := r.After[0][copyDst]; dst != nil && dst.Mode != 0o644 {
+			switch dst := r.After[0][copyDst]; {
+			case dst == nil:
+				p.Failf(r, nil, "expected DST; there is none")
+			case dst.Mode != 0o644:
 				p.Failf(r, nil, "expected mode 0644, got %#o", dst.Mode)
 			}
 		})
@@ -145,6 +148,12 @@ var copyNoReadWrite = &Check{
 	Points: 4,
 	Run: func(p *Pass) {
 		eachCopy(p, func(r *Result, w copyWant) {
+			if w.Size > 0 && (len(fdMmaps(r, r.Exec(), copySrc)) == 0 ||
+				len(fdMmaps(r, r.Exec(), copyDst)) == 0) {
+				p.Failf(r, nil, "expected both files mapped; the data "+
+					"cannot have moved through mappings")
+				return
+			}
 			for _, name := range []string{copySrc, copyDst} {
 				if sc := onFile(r, r.Exec(), name, readWriteCalls...); len(sc) > 0 {
 					p.Failf(r, sc[0], "expected no %s on %s's descriptor",
@@ -265,7 +274,13 @@ var copyUnmapped = &Check{
 	Run: func(p *Pass) {
 		eachCopy(p, func(r *Result, w copyWant) {
 			for _, name := range []string{copySrc, copyDst} {
-				for _, mm := range fdMmaps(r, r.Exec(), name) {
+				maps := fdMmaps(r, r.Exec(), name)
+				if w.Size > 0 && len(maps) == 0 {
+					p.Failf(r, nil, "expected a mapping of %s to unmap; "+
+						"found none", r.Names[r.Path(name)])
+					return
+				}
+				for _, mm := range maps {
 					if !unmapped(r.Exec(), mm) {
 						p.Failf(r, mm, "expected an munmap of the mapping "+
 							"of %s; found none", r.Names[r.Path(name)])

@@ -4,6 +4,11 @@
 // that every format gives the same verdict and the same points.
 package report
 
+import (
+	"encoding/json"
+	"io"
+)
+
 // Status is the verdict of a check or a lab.
 type Status string
 
@@ -43,8 +48,11 @@ type Check struct {
 	Max    int    `json:"max_points"`
 	Status Status `json:"status"`
 	// Failures says what was expected and what happened, first the
-	// smallest failing case.
+	// smallest failing case; a few cases at most.
 	Failures []Failure `json:"failures,omitempty"`
+	// Failing counts the cases that failed, of Cases judged.
+	Failing int `json:"failing_cases,omitempty"`
+	Cases   int `json:"cases,omitempty"`
 }
 
 // Failure is one way a check failed, in one run.
@@ -107,4 +115,11 @@ func (l *Lab) Tally() {
 			l.Status = Fail
 		}
 	}
+}
+
+// WriteJSON writes r as the checker's own JSON.
+func WriteJSON(w io.Writer, r *Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
 }

@@ -18,7 +18,8 @@ var (
 
 // TextOptions says how much the human view shows.
 type TextOptions struct {
-	Hints bool // print the hint under each failing check
+	Hints   bool // print the hint under each failing check
+	Verbose bool // print every failing case kept, not only the first
 }
 
 // WriteTable writes the progress table: one line per lab, then the total.
@@ -78,7 +79,7 @@ func WriteLab(w io.Writer, l *Lab, opt TextOptions) {
 	}
 	fmt.Fprintln(w)
 	for _, c := range l.Checks {
-		writeCheck(w, c, opt)
+		WriteCheck(w, c, opt)
 	}
 	if !opt.Hints && l.Status == Fail {
 		faint.Fprintf(w, "\n  add -hint to see a hint for each failing "+
@@ -86,7 +87,9 @@ func WriteLab(w io.Writer, l *Lab, opt TextOptions) {
 	}
 }
 
-func writeCheck(w io.Writer, c *Check, opt TextOptions) {
+// WriteCheck writes one check: its verdict, its doc, and for a failure the
+// first failing case (all kept cases with Verbose), and the hint if asked.
+func WriteCheck(w io.Writer, c *Check, opt TextOptions) {
 	const width = 22
 	switch c.Status {
 	case Pass:
@@ -98,9 +101,17 @@ func writeCheck(w io.Writer, c *Check, opt TextOptions) {
 	}
 	fmt.Fprintf(w, "%-*s %s\n", width, c.Name, c.Doc)
 	pad := strings.Repeat(" ", 8)
-	for _, f := range c.Failures {
+	for i, f := range c.Failures {
+		if i > 0 && !opt.Verbose {
+			break
+		}
 		if f.Case != "" {
-			faint.Fprintf(w, "%s$ %s\n", pad, f.Case)
+			faint.Fprintf(w, "%s$ %s", pad, f.Case)
+			if i == 0 && c.Cases > 1 {
+				faint.Fprintf(w, "   (fails in %d of %d cases)",
+					c.Failing, c.Cases)
+			}
+			fmt.Fprintln(w)
 		}
 		fmt.Fprintln(w, indentText(f.Message, pad))
 		if f.Syscall != "" {
