@@ -231,13 +231,17 @@ func CloneString(flags uint64, sig int) string {
 	return s
 }
 
-// SignalString names a signal: "SIGBUS", "SIGRT_2", "SIG99".
+// SignalString names a signal: "SIGBUS"; real-time signals count from
+// the kernel's SIGRTMIN (32): "SIGRTMIN+2".
 func SignalString(sig syscall.Signal) string {
 	if n := unix.SignalName(sig); n != "" {
 		return n
 	}
-	if sig >= 34 && sig <= 64 {
-		return "SIGRT_" + strconv.Itoa(int(sig)-32)
+	switch {
+	case sig == 32:
+		return "SIGRTMIN"
+	case sig > 32 && sig <= 64:
+		return "SIGRTMIN+" + strconv.Itoa(int(sig)-32)
 	}
 	return "SIG" + strconv.Itoa(int(sig))
 }

@@ -109,6 +109,8 @@ func TestFormat(t *testing.T) {
 			`ERESTARTSYS (To be restarted if SA_RESTART is set)`},
 		{rec("tgkill", 0, 10, 11, uint64(unix.SIGURG)),
 			`tgkill(10, 11, SIGURG) = 0`},
+		{rec("rt_sigaction", 0, 34, 0, 0x1000, 8),
+			`rt_sigaction(SIGRTMIN+2, NULL, 0x1000, 8) = 0`},
 		{rec("lseek", 10, 3, 10, 0), `lseek(3, 10, SEEK_SET) = 10`},
 		{rec("shmget", 5, 0, 4096, unix.IPC_CREAT|unix.IPC_EXCL|0o600),
 			`shmget(0, 4096, IPC_CREAT|IPC_EXCL|0600) = 5`},

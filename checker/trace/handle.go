@@ -2,6 +2,7 @@ package trace
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"time"
@@ -203,8 +204,9 @@ func (t *Tracer) signalStop(tk *task, sig unix.Signal) {
 // At the root's, setup sets the ptrace options, inherited by all others.
 func (t *Tracer) firstStop(tk *task, setup bool) {
 	if setup {
-		if err := unix.PtraceSetOptions(tk.tid, ptraceOptions); err != nil {
-			t.KillAll()
+		err := unix.PtraceSetOptions(tk.tid, ptraceOptions)
+		if err != nil {
+			t.fail(fmt.Errorf("ptrace setoptions %d: %w", tk.tid, err))
 		}
 		t.probeSyscallInfo(tk.tid)
 	}

@@ -72,7 +72,8 @@ type Process struct {
 	Threads []int // tids of its threads, in order of creation; Pid first
 
 	// Execs are the programs this process exec'd, as passed to execve. The
-	// root's list starts with Options.Path, which it was started with.
+	// root's list starts with Options.Path, which it was started with; a
+	// forked child that never exec'd has none, and runs its parent's.
 	Execs []string
 
 	Exited   bool           // its exit was seen
@@ -87,7 +88,11 @@ type Syscall struct {
 	Seq  int    // position among all records (syscalls and signals)
 	Tid  int    // thread that made the call
 	Pid  int    // its process
-	Gen  int    // exec generation of the process at entry (see Process.Execs)
+	// Gen counts the programs the process had run at entry: the root
+	// starts at 1 (the execve that started it), a child starts with its
+	// parent's count, each execve adds 1. A launcher's calls before it
+	// exec'd the real program have a smaller Gen than the program's.
+	Gen  int
 	Prog string // program the process was running at entry
 	Nr   int    // syscall number
 	Name string // "openat", "mmap", ...; "syscall_N" if unknown

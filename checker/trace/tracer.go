@@ -168,7 +168,9 @@ func (t *Tracer) run(startErr chan<- error) {
 		return
 	}
 	startErr <- nil
-	t.err = t.loop()
+	if err := t.loop(); err != nil {
+		t.fail(err)
+	}
 	cmd.Process.Release()
 	t.finish()
 }
@@ -211,6 +213,15 @@ func (t *Tracer) startChild() (*exec.Cmd, error) {
 	return cmd, nil
 }
 
+// fail records the first error that makes the trace unreliable, and
+// kills the tree: a tracer that cannot follow it must not leave it.
+func (t *Tracer) fail(err error) {
+	if t.err == nil {
+		t.err = err
+	}
+	t.KillAll()
+}
+
 // finish completes the trace once the loop is over.
 func (t *Tracer) finish() {
 	t.trace.Duration = t.since()
@@ -230,7 +241,6 @@ func (t *Tracer) loop() error {
 			return nil // nothing left to wait for
 		}
 		if err != nil {
-			t.KillAll()
 			return err
 		}
 		t.handle(r)

@@ -99,7 +99,7 @@ func (t *Tracer) armAll(ps *pstate) error {
 		case errors.Is(err, unix.ESRCH):
 			running = append(running, tk)
 		case err != nil:
-			return err
+			return fmt.Errorf("watch: debug registers of %d: %w", tk.tid, err)
 		}
 	}
 	t.stopAndArm(ps, running)

@@ -22,7 +22,8 @@ func main() {
 		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
 	}
 	n := 0
-	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); n++ {
+	end := time.Now().Add(100 * time.Millisecond)
+	for ; time.Now().Before(end); n++ {
 		syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0)
 	}
 	fmt.Printf("calls %d\n", n)
