@@ -85,9 +85,9 @@ type Process struct {
 
 // Syscall is one syscall of one thread, entry and exit merged.
 type Syscall struct {
-	Seq  int    // position among all records (syscalls and signals)
-	Tid  int    // thread that made the call
-	Pid  int    // its process
+	Seq int // position among all records (syscalls and signals)
+	Tid int // thread that made the call
+	Pid int // its process
 	// Gen counts the programs the process had run at entry: the root
 	// starts at 1 (the execve that started it), a child starts with its
 	// parent's count, each execve adds 1. A launcher's calls before it
