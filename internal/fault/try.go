@@ -1,0 +1,33 @@
+package fault
+
+import "runtime/debug"
+
+// Try runs f, which makes one memory access, and reports whether it
+// faulted and at which address. Unlike Catch it looks nothing up while
+// it runs: no file is read and nothing is allocated, so that a lab that
+// counts the page faults around f sees only the access itself (the
+// kernel does not count a fault it answers with a signal). Name the
+// signal afterwards, before the mappings change, with Classify.
+func Try(f func()) (addr uintptr, faulted bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		a, ok := faultAddr(r)
+		if !ok {
+			panic(r)
+		}
+		addr, faulted = a, true
+	}()
+	f()
+	return 0, false
+}
+
+// Classify names the signal the kernel sent for an access at addr that
+// Try reported, from the process's mappings as they are now, and says
+// why, as Catch does.
+func Classify(access Access, addr uintptr) *Error {
+	return classify(access, addr)
+}
