@@ -48,16 +48,17 @@ func (t *Tracer) stopped(tk *task, ws unix.WaitStatus) {
 	}
 }
 
-// resume restarts a stopped thread until its next syscall stop, with sig
-// delivered (0 for none). ESRCH means the thread was killed meanwhile.
+// resume restarts a stopped thread until its next syscall stop (or for
+// one instruction, while it steps over a watched store), with sig
+// delivered (0 for none). An error means that the thread was killed
+// while stopped: its exit is reported next.
 func (t *Tracer) resume(tk *task, sig unix.Signal) {
-	var err error
+	req := unix.PTRACE_SYSCALL
 	if tk.step {
-		err = unix.PtraceSingleStep(tk.tid)
-	} else {
-		err = unix.PtraceSyscall(tk.tid, int(sig))
+		req = unix.PTRACE_SINGLESTEP
 	}
-	_ = err // ESRCH: killed while stopped; its exit is reported next
+	unix.Syscall6(unix.SYS_PTRACE, uintptr(req), uintptr(tk.tid), 0,
+		uintptr(sig), 0, 0)
 }
 
 // proceed ends the handling of a stop: the thread resumes with sig, unless
@@ -178,12 +179,12 @@ func (t *Tracer) signalStop(tk *task, sig unix.Signal) {
 		t.firstStop(tk, true)
 		return
 	}
-	if tk.fresh {
+	if tk.fresh && sig == unix.SIGSTOP {
+		// Another signal may come first (a pending SIGCHLD is dequeued
+		// before SIGSTOP): it is delivered as usual.
 		tk.fresh = false
-		if sig == unix.SIGSTOP {
-			t.firstStop(tk, false)
-			return
-		}
+		t.firstStop(tk, false)
+		return
 	}
 	si, err := getSiginfo(tk.tid)
 	if errors.Is(err, unix.EINVAL) {

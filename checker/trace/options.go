@@ -8,7 +8,7 @@ import (
 
 // Options says what to run and what to do at its stops.
 type Options struct {
-	Path string   // program to run
+	Path string   // program to run, as exec.Cmd.Path: PATH is not searched
 	Args []string // its arguments, without the program name
 	Dir  string   // working directory; "" for the tracer's
 	Env  []string // environment; nil for the tracer's
