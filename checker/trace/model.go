@@ -31,6 +31,19 @@ func (tr *Trace) Proc(pid int) *Process {
 	return nil
 }
 
+// ProcOf returns the process that thread tid belongs to, or nil. A tid
+// that is not a Pid is a thread, not a process.
+func (tr *Trace) ProcOf(tid int) *Process {
+	for i := len(tr.Procs) - 1; i >= 0; i-- {
+		for _, th := range tr.Procs[i].Threads {
+			if th == tid {
+				return tr.Procs[i]
+			}
+		}
+	}
+	return nil
+}
+
 // Children returns the processes made by process pid, in order.
 func (tr *Trace) Children(pid int) []*Process {
 	var kids []*Process

@@ -259,8 +259,8 @@ func checkThreads(t *testing.T, tr *Trace, p *Process) {
 		t.Errorf("threads of %d: %v", p.Pid, p.Threads)
 	}
 	for _, tid := range p.Threads[1:] {
-		if tr.Proc(tid) != nil {
-			t.Errorf("thread %d is also a process", tid)
+		if tr.Proc(tid) != nil || tr.ProcOf(tid) != p {
+			t.Errorf("thread %d: a process, or not of %d", tid, p.Pid)
 		}
 		c := find(tr, p.Pid, "clone", func(c *Syscall) bool {
 			return c.Ret == int64(tid)
