@@ -1,0 +1,5 @@
+//go:build race
+
+package fork
+
+const raceEnabled = true
