@@ -147,7 +147,7 @@ func privateWrite(l *lab.Lab, path string) error {
 		return err
 	}
 	defer mem.Unmap(m)
-	d, err := l.Step("write 'X' to the private map of O_RDONLY", func() error {
+	d, err := step(l, "write 'X' to the private map of O_RDONLY", func() error {
 		m[0] = 'X'
 		return nil
 	})
@@ -268,13 +268,13 @@ func readFirst(l *lab.Lab) error {
 	return nil
 }
 
-// stepIO runs a step like l.Step, and also counts the pages that the
-// process read from the disk meanwhile (read_bytes of /proc/self/io), or
-// -1 where the kernel does not count them.
+// stepIO runs a step, and also counts the pages that the process read
+// from the disk meanwhile (read_bytes of /proc/self/io), or -1 where the
+// kernel does not count them.
 func stepIO(l *lab.Lab, title string, do func() error) (proc.Faults,
 	int, error) {
 	before, ioErr := proc.ReadIO(0)
-	d, err := l.Step(title, do)
+	d, err := step(l, title, do)
 	if err != nil {
 		return d, 0, err
 	}
