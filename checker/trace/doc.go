@@ -52,5 +52,16 @@
 // preempts goroutines with SIGURG and catches SIGSEGV and SIGBUS itself (a
 // Go program that faults exits with status 2; the signal record says where).
 //
+// # Limits
+//
+// Each syscall costs two stops, a few microseconds each (more on a busy
+// machine), so a traced program runs slower; timings measured under the
+// tracer are not the program's own. A tracee that stops itself (SIGSTOP,
+// SIGTSTP) is let run on: without PTRACE_SEIZE a tracer cannot keep it
+// stopped and still see a SIGCONT. OnExit is not called for a process
+// killed by SIGKILL, which dies without a stop. Watchpoints are tested on
+// amd64 only; on arm64 the CPU stops before the store, and the tracer
+// steps over it.
+//
 //go:generate go run gen_sysnames.go
 package trace

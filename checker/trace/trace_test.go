@@ -308,3 +308,28 @@ func TestStopSelf(t *testing.T) {
 		t.Errorf("no SIGSTOP in %v", tr.Signals)
 	}
 }
+
+// TestManyForks counts children from fork events, not from clone
+// entries, which restarts make more numerous.
+func TestManyForks(t *testing.T) {
+	const n = 32
+	tr, out := run(t, Options{}, "forkmany", strconv.Itoa(n))
+	kids := tr.Children(tr.Root.Pid)
+	if out != fmt.Sprintf("sum %d\n", n*(n+1)/2) || len(kids) != n {
+		dump(t, tr)
+		t.Fatalf("output %q, %d children", out, len(kids))
+	}
+	for _, k := range kids {
+		if k.ExitCode != 0 || len(k.Threads) != 1 {
+			t.Errorf("child %d: %s, threads %v", k.Pid, k, k.Threads)
+		}
+	}
+	entries := 0
+	for _, c := range tr.Of(tr.Root.Pid) {
+		if c.Name == "clone" && c.CloneFlags == 0 {
+			entries++
+		}
+	}
+	t.Logf("%d children, %d fork entries", len(kids), entries)
+	checkThreads(t, tr, tr.Root)
+}
