@@ -110,9 +110,10 @@ func printTable(l *lab.Lab, rows []mapCall) {
 // claimTable states what the table shows, one access mode at a time.
 func claimTable(l *lab.Lab, rows []mapCall) {
 	l.Claim(outcomes(rows, "O_WRONLY") == "EACCES EACCES EACCES EACCES",
-		"O_WRONLY cannot be mapped at all, not even read-only: every "+
-			"mapping can be read, so mmap wants a descriptor open for "+
-			"reading (EACCES)")
+		"O_WRONLY cannot be mapped at all, not even read-only "+
+			"(EACCES): mmap wants a descriptor that can read, because "+
+			"a mapping's pages are filled by reading the file "+
+			"(section readfirst)")
 	l.Claim(outcomes(rows, "O_RDONLY") == "ok ok EACCES ok",
 		"O_RDONLY maps read-only either way, and writable only with "+
 			"MAP_PRIVATE: the talk's rule holds for MAP_SHARED alone")
