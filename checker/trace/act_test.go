@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,11 @@ func TestWatch(t *testing.T) {
 			return
 		}
 		hitTid = s.Tid
+		if m, err := s.Smaps(s.Hit.TrapAddr); runtime.GOARCH == "amd64" &&
+			(err != nil || !strings.HasSuffix(m.Path, "/watch")) {
+			t.Errorf("trap at %#x: not in the program's code: %v %v",
+				s.Hit.TrapAddr, m.Path, err)
+		}
 		hits = append(hits, fmt.Sprintf("ready=%d length=%d text=%q "+
 			"after=%q at %#x", binary.NativeEndian.Uint32(b),
 			binary.NativeEndian.Uint32(b[4:]), b[8:13], b[100:105],

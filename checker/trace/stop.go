@@ -28,7 +28,9 @@ type Stop struct {
 type Hit struct {
 	Addr uintptr // the watched address
 	Size int     // the watched size
-	PC   uintptr // where the thread stopped (amd64: after the store)
+	// TrapAddr is the si_addr of the trap: on amd64 the instruction after
+	// the store, on arm64 the address stored to.
+	TrapAddr uintptr
 }
 
 // ReadMem reads n bytes of the tracee's memory at addr.

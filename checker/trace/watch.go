@@ -168,7 +168,7 @@ func (t *Tracer) watchHit(tk *task, si siginfo) {
 			continue
 		}
 		s := t.stop(tk)
-		s.Hit = &Hit{Addr: w.addr, Size: w.size, PC: si.addr()}
+		s.Hit = &Hit{Addr: w.addr, Size: w.size, TrapAddr: si.addr()}
 		w.onWrite(s)
 	}
 	if watchStepOver && ps.watching() {
