@@ -23,9 +23,9 @@ type child struct {
 	err  error
 }
 
-// startChild starts the lab's binary again as "-child role args...". The
-// child is killed and reaped when the lab ends, also on Ctrl-C, and the
-// kernel kills it if the lab dies without cleaning up (Pdeathsig).
+// startChild starts the lab's binary again as "-child role args...".
+// The child is killed and reaped when the lab ends, also on Ctrl-C; if
+// the lab dies without cleaning up, the kernel kills it (Pdeathsig).
 func startChild(l *lab.Lab, role string, args ...string) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -34,11 +34,18 @@ func startChild(l *lab.Lab, role string, args ...string) (*child, error) {
 	cmd := exec.Command(exe, append([]string{"-child", role}, args...)...)
 	cmd.Stderr = os.Stderr // a child says nothing unless it fails
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	c := &child{role: role}
+	onEnd(l, c.kill)
+	err = making(func() error {
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		c.cmd = cmd
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("start child %s: %w", role, err)
 	}
-	c := &child{role: role, cmd: cmd}
-	l.OnClose(c.kill)
 	return c, nil
 }
 
@@ -71,6 +78,9 @@ func (c *child) wait() error {
 
 // kill ends the child if it still runs, and reaps it.
 func (c *child) kill() {
+	if c.cmd == nil {
+		return // never started
+	}
 	c.cmd.Process.Kill()
 	c.wait()
 }

@@ -139,7 +139,7 @@ func writeAfter(l *lab.Lab, m []byte) error {
 // reuse creates a new object under the freed name while the old one is
 // still mapped.
 func reuse(l *lab.Lab, name string, old []byte) error {
-	fd, err := shm.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600)
+	fd, err := create(name)
 	l.Say("shm_open NAME, O_RDWR|O_CREAT|O_EXCL, again: %s", errnoName(err))
 	if err != nil {
 		return err

@@ -8,15 +8,15 @@
 package main
 
 import (
+	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"strconv"
 
 	"github.com/mmaplab/mmaplab/internal/lab"
 )
 
-func main() { os.Exit(program.Run(os.Stdout, os.Stderr, os.Args[1:])) }
+func main() { os.Exit(runHoldingSignals(os.Args[1:])) }
 
 var program = &lab.Program{
 	Name: "05-shm",
@@ -38,7 +38,8 @@ last, or with semaphores built on futex.`,
 			Run: pingpong},
 	},
 	Flags: func(fs *flag.FlagSet) {
-		fs.Var(&rounds, "rounds", "round trips in the pingpong section")
+		fs.Var(&rounds, "rounds", "`N` round trips in the pingpong "+
+			"section (default 1000)")
 	},
 	Children: map[string]func(*lab.Lab, []string) error{
 		"create": createChild,
@@ -59,7 +60,7 @@ func (p *positive) String() string { return strconv.Itoa(int(*p)) }
 func (p *positive) Set(s string) error {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
-		return fmt.Errorf("want a whole number above 0, not %q", s)
+		return errors.New("want a whole number above 0")
 	}
 	*p = positive(n)
 	return nil

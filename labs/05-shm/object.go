@@ -22,7 +22,7 @@ func object(l *lab.Lab) error {
 		return nil
 	}
 	name := newName(l, "object")
-	fd, err := create(l, name)
+	fd, err := empty(l, name)
 	if err != nil {
 		return err
 	}
@@ -39,10 +39,10 @@ func object(l *lab.Lab) error {
 	return noMsync(l, m)
 }
 
-// create makes the object and shows that it is an empty file.
-func create(l *lab.Lab, name string) (int, error) {
+// empty makes the object and shows that it is an empty file.
+func empty(l *lab.Lab, name string) (int, error) {
 	l.Say("NAME = %s", name)
-	fd, err := shm.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600)
+	fd, err := create(name)
 	if err != nil {
 		return -1, err
 	}
@@ -64,7 +64,7 @@ func create(l *lab.Lab, name string) (int, error) {
 // without O_CREAT.
 func exclusive(l *lab.Lab, name string) {
 	l.Talk("must create O_EXCL")
-	_, err := shm.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600)
+	_, err := create(name)
 	l.Claim(errors.Is(err, unix.EEXIST), "shm_open NAME with O_CREAT|O_EXCL "+
 		"again: %s, the name is taken", errnoName(err))
 	missing := newName(l, "missing")

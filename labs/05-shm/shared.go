@@ -22,11 +22,24 @@ var run = fmt.Sprintf("%d-%08x", os.Getpid(), rand.Uint32())
 // newName returns a fresh object name for this run, and removes the
 // object when the lab ends, also on Ctrl-C. The removal is arranged
 // before the object exists, so that no moment is left where an
-// interrupted lab would forget it.
+// interrupted lab would forget it; the object is made with create.
 func newName(l *lab.Lab, what string) string {
 	name := fmt.Sprintf("/mmaplab-05-%s-%s", run, what)
-	l.OnClose(func() { shm.Unlink(name) })
+	onEnd(l, func() { shm.Unlink(name) })
 	return name
+}
+
+// create makes the new object name (O_RDWR|O_CREAT|O_EXCL, mode 0600),
+// unless the lab is ending, and returns its descriptor.
+func create(name string) (int, error) {
+	fd := -1
+	err := making(func() error {
+		var err error
+		fd, err = shm.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL,
+			0o600)
+		return err
+	})
+	return fd, err
 }
 
 // pathOf returns the file in /dev/shm that holds the object name.
@@ -92,7 +105,7 @@ func fstat(fd int) (fileInfo, error) {
 // createSized creates the new object name, sized pages pages, and maps
 // it shared, for reading and writing. The caller unmaps it.
 func createSized(name string, pages int) ([]byte, error) {
-	fd, err := shm.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600)
+	fd, err := create(name)
 	if err != nil {
 		return nil, err
 	}
