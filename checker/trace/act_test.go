@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"runtime"
@@ -272,8 +273,40 @@ func running(pid int) bool {
 	return !strings.HasPrefix(after, "Z")
 }
 
-// TestKillAll kills the tree from a callback, at the grandchild's setsid.
+// TestKillAll kills the tree from another goroutine once the grandchild
+// says it is ready on a pipe, then from a callback.
 func TestKillAll(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	tracer, err := Start(Options{Path: program(t, "sleeper"), Stdout: w})
+	w.Close() // the tree has it now
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(r, buf); err != nil || string(buf) != "ready\n" {
+		t.Errorf("read %q: %v", buf, err)
+	}
+	tracer.KillAll()
+	tr, err := tracer.Wait()
+	if err != nil || tr.TimedOut || tr.Root.Pid != tracer.Pid() ||
+		tr.Root.Signal != unix.SIGKILL {
+		t.Errorf("after KillAll: %v, timed out %v, root %s", err,
+			tr.TimedOut, tr.Root)
+	}
+	for _, p := range tr.Procs {
+		if running(p.Pid) {
+			t.Errorf("process %d still running", p.Pid)
+		}
+	}
+	t.Run("callback", testKillAllCallback)
+}
+
+// testKillAllCallback kills the tree at the grandchild's setsid.
+func testKillAllCallback(t *testing.T) {
 	opts := Options{OnSyscall: func(s *Stop) {
 		if s.Exit && s.Syscall.Name == "setsid" {
 			s.KillAll()
