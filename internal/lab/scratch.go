@@ -17,8 +17,8 @@ func makeScratch(name, parent string, disk bool) (dir, note string, err error) {
 		parent = os.TempDir()
 		if disk && OnTmpfs(parent) {
 			if alt, ok := diskCacheDir(); ok {
-				note = fmt.Sprintf("%s is tmpfs (no write-back to a disk), "+
-					"so the scratch files are in %s", parent, alt)
+				note = "$TMPDIR is tmpfs (no write-back to a disk), so " +
+					"the scratch files are in the user's cache directory"
 				parent = alt
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -74,18 +75,36 @@ func (l *Lab) section(s Section) {
 //	step 2: read m[0]                        minflt +1  majflt +0
 //
 // do should only touch memory or make the system call the step is about:
-// anything else it does (allocating, printing) may fault too.
+// anything else it does (allocating, printing) may fault too. So that the
+// Go runtime adds nothing of its own, Step collects garbage and yields
+// first, and keeps the runtime's preemption signal (SIGURG) blocked while
+// do runs: a signal that arrives while a fault waits for the disk makes
+// the kernel retry the fault, and the retry counts as minor.
 func (l *Lab) Step(title string, do func() error) (proc.Faults, error) {
-	before, err := proc.ThreadFaults()
-	if err != nil {
-		return proc.Faults{}, err
+	runtime.GC()
+	runtime.Gosched()
+	var d proc.Faults
+	var doErr, countErr error
+	blockErr := proc.WithoutPreemption(func() {
+		before, err := proc.ThreadFaults()
+		if err != nil {
+			countErr = err
+			return
+		}
+		doErr = do()
+		after, err := proc.ThreadFaults()
+		if err != nil {
+			countErr = err
+			return
+		}
+		d = after.Sub(before)
+	})
+	if countErr != nil {
+		return proc.Faults{}, countErr
 	}
-	doErr := do()
-	after, err := proc.ThreadFaults()
-	if err != nil {
-		return proc.Faults{}, err
+	if blockErr != nil {
+		return proc.Faults{}, blockErr
 	}
-	d := after.Sub(before)
 	l.step++
 	fmt.Fprintln(l.Out)
 	head := fmt.Sprintf("step %d: %s", l.step, title)

@@ -148,7 +148,7 @@ func privateWrite(l *lab.Lab, path string) error {
 		return err
 	}
 	defer mem.Unmap(m)
-	d, err := step(l, "write 'X' to the private map of O_RDONLY", func() error {
+	d, err := l.Step("write 'X' to the private map of O_RDONLY", func() error {
 		m[0] = 'X'
 		return nil
 	})
@@ -275,7 +275,7 @@ func readFirst(l *lab.Lab) error {
 func stepIO(l *lab.Lab, title string, do func() error) (proc.Faults,
 	int, error) {
 	before, ioErr := proc.ReadIO(0)
-	d, err := step(l, title, do)
+	d, err := l.Step(title, do)
 	if err != nil {
 		return d, 0, err
 	}

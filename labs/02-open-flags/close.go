@@ -34,7 +34,7 @@ func closeFD(l *lab.Lab) error {
 	l.Say(`open("data", O_RDWR), mmap 1 page MAP_SHARED, `+
 		`PROT_READ|PROT_WRITE, close(fd); fcntl(fd, F_GETFD): %s`,
 		errnoName(gone))
-	if _, err := step(l, "write 'Z' to m[0]", func() error {
+	if _, err := l.Step("write 'Z' to m[0]", func() error {
 		m[0] = 'Z'
 		return nil
 	}); err != nil {

@@ -221,7 +221,7 @@ func appendMapped(l *lab.Lab, fd int, path string, n int) error {
 		return nil
 	}
 	defer mem.Unmap(m)
-	if _, err := step(l, "write 'X' to m[0]", func() error {
+	if _, err := l.Step("write 'X' to m[0]", func() error {
 		m[0] = 'X'
 		return nil
 	}); err != nil {

@@ -12,13 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/mmaplab/mmaplab/internal/lab"
 	"github.com/mmaplab/mmaplab/internal/mem"
-	"github.com/mmaplab/mmaplab/internal/proc"
 )
 
 func main() { os.Exit(program.Run(os.Stdout, os.Stderr, os.Args[1:])) }
@@ -51,27 +49,6 @@ fallocate, O_DIRECT's alignment, and a mapping that outlives close(fd).`,
 		{Name: "close", Doc: "the mapping outlives close(fd)",
 			Run: closeFD},
 	},
-}
-
-// step runs l.Step so that the Go runtime's own work does not land in
-// the step's fault counts, which are per thread. A garbage collection and
-// a preemption (the runtime asks a goroutine that ran 10 ms to yield, at
-// its next function call) run code on this thread that can fault. So:
-// finish a collection first, yield once (which restarts the 10 ms), and
-// keep the preemption signal SIGURG blocked until the counts are taken:
-// its handler faults too, and it makes a fault that waits for the disk
-// give up and retry, and then count as minor (proc.WithoutPreemption).
-func step(l *lab.Lab, title string, do func() error) (d proc.Faults,
-	err error) {
-	runtime.GC()
-	runtime.Gosched()
-	blockErr := proc.WithoutPreemption(func() {
-		d, err = l.Step(title, do)
-	})
-	if err == nil {
-		err = blockErr
-	}
-	return d, err
 }
 
 // errnoName turns an error from a system call into its errno name
