@@ -96,15 +96,6 @@ func start(l *lab.Lab, f func() int) (*fork.Child, error) {
 	return c, nil
 }
 
-// wait waits for a child and says how it ended.
-func wait(l *lab.Lab, c *fork.Child, who string) (fork.Status, error) {
-	st, err := c.Wait()
-	if err != nil {
-		return st, fmt.Errorf("%s: %w", who, err)
-	}
-	return st, nil
-}
-
 // noFork reports whether err is fork's refusal under the race detector,
 // and says so as a skip: the lab then goes on without that section.
 func noFork(l *lab.Lab, err error) bool {
@@ -122,7 +113,8 @@ func noFork(l *lab.Lab, err error) bool {
 func step(l *lab.Lab, title string, do func() error) (proc.Faults, error) {
 	return l.Step(title, func() error {
 		var err error
-		if blockErr := proc.WithoutPreemption(func() { err = do() }); blockErr != nil {
+		blockErr := proc.WithoutPreemption(func() { err = do() })
+		if blockErr != nil {
 			return blockErr
 		}
 		return err

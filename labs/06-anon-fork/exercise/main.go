@@ -1,8 +1,8 @@
-// Command forksum is your exercise for lab 06-anon-fork: sum the squares
-// 1² + 2² + … + M² (mod 2⁶⁴) with WORKERS child processes that share one
-// anonymous mapping. The contract is in labs/06-anon-fork/README.md,
-// section "Exercise"; go run ./labs/06-anon-fork/solution shows what the
-// finished program does.
+// Command forksum is your exercise for lab 06-anon-fork: sum the
+// squares 1² + 2² + … + M² (mod 2⁶⁴) with WORKERS child processes that
+// share one anonymous mapping. The contract is in the lab's README.md,
+// section "Exercise"; go run ./labs/06-anon-fork/solution shows what
+// the finished program does.
 //
 //	usage: forksum WORKERS M
 package main
