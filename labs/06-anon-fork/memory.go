@@ -11,7 +11,6 @@ import (
 	"github.com/mmaplab/mmaplab/internal/futex"
 	"github.com/mmaplab/mmaplab/internal/lab"
 	"github.com/mmaplab/mmaplab/internal/mem"
-	"github.com/mmaplab/mmaplab/internal/proc"
 )
 
 // faultAround is the kernel's default fault-around window
@@ -104,19 +103,4 @@ func noFork(l *lab.Lab, err error) bool {
 		return true
 	}
 	return false
-}
-
-// step is l.Step with SIGURG blocked while do runs (proc.WithoutPreemption):
-// the Go runtime preempts a goroutine that runs long with SIGURG, and the
-// handler's first run on this thread faults in its stack, a fault the
-// step did not cause.
-func step(l *lab.Lab, title string, do func() error) (proc.Faults, error) {
-	return l.Step(title, func() error {
-		var err error
-		blockErr := proc.WithoutPreemption(func() { err = do() })
-		if blockErr != nil {
-			return blockErr
-		}
-		return err
-	})
 }

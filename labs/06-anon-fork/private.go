@@ -40,7 +40,7 @@ func private(l *lab.Lab) error {
 	}
 	defer ctl.page.unmap()
 	l.Say("mmap 8 pages, MAP_PRIVATE|MAP_ANONYMOUS")
-	if _, err := step(l, "write 'P' to m[page 0]", func() error {
+	if _, err := l.Step("write 'P' to m[page 0]", func() error {
 		m[0] = 'P'
 		return nil
 	}); err != nil {
@@ -114,7 +114,7 @@ func watchCopyOnWrite(l *lab.Lab, m []byte, ctl *control,
 // its copy of it.
 func afterCopy(l *lab.Lab, m []byte) error {
 	var got byte
-	d, err := step(l, "read m[page 0]", func() error {
+	d, err := l.Step("read m[page 0]", func() error {
 		got = m[0]
 		return nil
 	})
@@ -130,7 +130,7 @@ func afterCopy(l *lab.Lab, m []byte) error {
 	l.Claim(v.Table[0] == diagram.Dirty && v.Table[3] == diagram.Missing,
 		"page 0 is the parent's alone again (exclusive bit 1), and page 3, "+
 			"which the child wrote, is not in the parent at all")
-	d, err = step(l, "write 'Q' to m[page 0]", func() error {
+	d, err = l.Step("write 'Q' to m[page 0]", func() error {
 		m[0] = 'Q'
 		return nil
 	})

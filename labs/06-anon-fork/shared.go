@@ -22,7 +22,7 @@ func shared(l *lab.Lab) error {
 	l.Talk("First process maps no file (anonymous) and then forks " +
 		"(child processes inherit mapping)")
 	var s sharedMapping
-	_, err := step(l, "mmap 8 pages, MAP_SHARED|MAP_ANONYMOUS", func() error {
+	_, err := l.Step("mmap 8 pages, MAP_SHARED|MAP_ANONYMOUS", func() error {
 		var err error
 		s, err = mapShared(pages)
 		return err
@@ -39,7 +39,7 @@ func shared(l *lab.Lab) error {
 		diagram.Legend(diagram.Missing, diagram.Dirty))
 	var c *fork.Child
 	var st fork.Status
-	d, err := step(l, "fork: the child writes pages 1, 2, 5", func() error {
+	d, err := l.Step("fork: the child writes pages 1, 2, 5", func() error {
 		var err error
 		c, err = start(l, func() int {
 			for i, p := range childPages {
@@ -81,7 +81,7 @@ func shared(l *lab.Lab) error {
 func readChildPages(l *lab.Lab, m []byte) error {
 	ps := mem.PageSize()
 	var got [3]byte
-	d, err := step(l, "read m[page 1]", func() error {
+	d, err := l.Step("read m[page 1]", func() error {
 		got[0] = m[childPages[0]*ps]
 		return nil
 	})
@@ -102,7 +102,7 @@ func readChildPages(l *lab.Lab, m []byte) error {
 			"a read fault the kernel also maps the neighbours that are "+
 			"already in memory (fault-around)", pagesNamed(others))
 	}
-	d, err = step(l, "read m[page 2] and m[page 5]", func() error {
+	d, err = l.Step("read m[page 2] and m[page 5]", func() error {
 		got[1], got[2] = m[childPages[1]*ps], m[childPages[2]*ps]
 		return nil
 	})
