@@ -20,7 +20,7 @@ func (t *Tracer) handle(r waitResult) {
 		if r.ws.Stopped() {
 			unix.PtraceSyscall(r.tid, 0) // never leave a tracee stopped
 		} else {
-			t.gone[r.tid] = true
+			t.gone[r.tid] = nil // never known: its fork event may come
 		}
 		return
 	}
@@ -179,25 +179,16 @@ func (t *Tracer) signalStop(tk *task, sig unix.Signal) {
 		t.firstStop(tk, true)
 		return
 	}
-	if tk.fresh && sig == unix.SIGSTOP {
-		// Another signal may come first (a pending SIGCHLD is dequeued
-		// before SIGSTOP): it is delivered as usual.
+	si, err := getSiginfo(tk.tid)
+	switch {
+	case errors.Is(err, unix.EINVAL):
+		t.groupStop(tk) // no signal to deliver: a group-stop
+	case tk.fresh && sig == unix.SIGSTOP && si.attachStop():
 		tk.fresh = false
 		t.firstStop(tk, false)
-		return
+	case !t.swallowed(tk, sig, si):
+		t.deliver(tk, sig, si)
 	}
-	si, err := getSiginfo(tk.tid)
-	if errors.Is(err, unix.EINVAL) {
-		// A group-stop (SIGSTOP, SIGTSTP...): without PTRACE_SEIZE the
-		// tracer cannot leave it stopped and still see it resumed by a
-		// SIGCONT, so it lets it run on rather than risk a hang.
-		t.resume(tk, 0)
-		return
-	}
-	if t.swallowed(tk, sig, si) {
-		return
-	}
-	t.deliver(tk, sig, si)
 }
 
 // firstStop handles the first stop of a thread, whose signal (the SIGSTOP
@@ -243,6 +234,12 @@ func (t *Tracer) deliver(tk *task, sig unix.Signal, si siginfo) {
 		Signo: sig, Code: si.code(), Addr: si.addr(), At: t.since()}
 	rec.Sender, rec.Status = si.pidStatus(sig)
 	t.trace.Signals = append(t.trace.Signals, rec)
+	switch {
+	case isStopSignal(sig):
+		tk.ps.stopping = true // its threads will report a group-stop
+	case sig == unix.SIGCONT:
+		tk.ps.stopping = false
+	}
 	if t.opts.OnSignal != nil {
 		s := t.stop(tk)
 		s.Signal = rec

@@ -58,6 +58,14 @@ func (si *siginfo) fromTracer() bool {
 	return si.code() == siTkill && int(si.int32At(16)) == os.Getpid()
 }
 
+// attachStop reports the SIGSTOP that the kernel queues for a new thread
+// of a traced process: it has no sender (si_code SI_USER, si_pid 0), and
+// comes from nowhere else. A new thread may report a group-stop, or
+// another signal, before it.
+func (si *siginfo) attachStop() bool {
+	return si.code() == 0 && si.int32At(16) == 0
+}
+
 // trapHWBKPT is the si_code of a SIGTRAP caused by a hardware breakpoint
 // or watchpoint.
 const trapHWBKPT = 4

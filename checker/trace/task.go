@@ -17,6 +17,7 @@ type task struct {
 	ps      *pstate
 	root    bool          // its first stop is the SIGTRAP after execve
 	fresh   bool          // its first stop is the SIGSTOP of a new thread
+	early   bool          // seen before its creator's fork or clone event
 	inCall  bool          // between syscall entry and exit (register mode)
 	cur     *Syscall      // the syscall in progress
 	armed   int           // watch generation set in its debug registers
@@ -32,6 +33,7 @@ type pstate struct {
 	prog       string // program it runs
 	live       int    // threads that have not begun to exit
 	groupExit  bool   // a thread entered exit_group
+	stopping   bool   // a stop signal was delivered, no SIGCONT since
 	exitCalled bool   // OnExit was called
 	watches    [maxWatch]*watch
 	watchGen   int // bumped at each change of watches
@@ -68,13 +70,15 @@ func (t *Tracer) addTask(tid int, ps *pstate) *task {
 // unless it is already known (its first stop came before the event).
 func (t *Tracer) newChild(tk *task, tid int, thread bool, flags uint64) {
 	if known := t.tasks[tid]; known != nil {
-		if p := known.ps.p; p.Pid == tid && p.Creator == 0 {
-			p.Creator = tk.tid // adopted before this event
+		if known.early {
+			known.early = false
+			setCreator(known.ps.p, tid, tk.tid)
 		}
 		return
 	}
-	if t.gone[tid] {
+	if p, ok := t.gone[tid]; ok {
 		delete(t.gone, tid)
+		setCreator(p, tid, tk.tid)
 		return // it came and went before the event
 	}
 	if thread {
@@ -89,10 +93,26 @@ func (t *Tracer) newChild(tk *task, tid int, thread bool, flags uint64) {
 	t.addTask(tid, ps)
 }
 
+// setCreator records the creator of process p, if tid made it.
+func setCreator(p *Process, tid, creator int) {
+	if p != nil && p.Pid == tid {
+		p.Creator = creator
+	}
+}
+
 // adopt registers a thread whose first stop came before the fork or
 // clone event of its creator, from /proc/TID/status. It returns nil if
 // the thread is already gone.
 func (t *Tracer) adopt(tid int) *task {
+	tk := t.adoptStatus(tid)
+	if tk != nil {
+		tk.early = true
+	}
+	return tk
+}
+
+// adoptStatus registers thread tid as /proc/TID/status describes it.
+func (t *Tracer) adoptStatus(tid int) *task {
 	tgid, ppid, err := readStatus(tid)
 	if err != nil {
 		return nil
@@ -101,7 +121,7 @@ func (t *Tracer) adopt(tid int) *task {
 		return t.addTask(tid, ps)
 	}
 	if tgid != tid {
-		tk := t.adopt(tgid) // a thread of a process not seen yet
+		tk := t.adoptStatus(tgid) // a thread of a process not seen yet
 		if tk == nil {
 			return nil
 		}
@@ -148,6 +168,14 @@ func (t *Tracer) exited(tk *task, ws unix.WaitStatus) {
 	delete(t.tasks, tk.tid)
 	t.dropHold(tk)
 	ps := tk.ps
+	if tk.early {
+		// Its creator's event is still to come: remember not to take
+		// it for a new thread.
+		t.gone[tk.tid] = nil
+		if tk.tid == ps.p.Pid {
+			t.gone[tk.tid] = ps.p
+		}
+	}
 	if !tk.exiting {
 		ps.live--
 	}

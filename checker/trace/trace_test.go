@@ -293,19 +293,26 @@ func TestThreadExec(t *testing.T) {
 	}
 }
 
-// TestStopSelf checks that a tracee that stops itself is not left
-// stopped: without PTRACE_SEIZE the tracer lets it run on.
-func TestStopSelf(t *testing.T) {
-	tr, out := run(t, Options{}, "stopself")
-	if out != "continued\n" || tr.Root.ExitCode != 0 {
-		t.Errorf("output %q, exit %d", out, tr.Root.ExitCode)
+// TestJobStop checks that a tracee that stops itself stays stopped, as
+// its parent sees with waitid, until the parent sends it SIGCONT.
+func TestJobStop(t *testing.T) {
+	tr, out := run(t, Options{}, "jobstop")
+	if out != "stopped\ncontinued\n" || tr.Root.ExitCode != 0 {
+		dump(t, tr)
+		t.Fatalf("output %q, exit %d", out, tr.Root.ExitCode)
 	}
-	stopped := false
+	var stop, cont *Signal
 	for _, s := range tr.Signals {
-		stopped = stopped || s.Signo == unix.SIGSTOP
+		switch {
+		case s.Signo == unix.SIGSTOP && stop == nil:
+			stop = s
+		case s.Signo == unix.SIGCONT && cont == nil:
+			cont = s
+		}
 	}
-	if !stopped {
-		t.Errorf("no SIGSTOP in %v", tr.Signals)
+	if stop == nil || cont == nil || stop.Seq > cont.Seq ||
+		stop.Pid != cont.Pid || stop.Pid == tr.Root.Pid {
+		t.Errorf("SIGSTOP %v, then SIGCONT %v, in the child", stop, cont)
 	}
 }
 

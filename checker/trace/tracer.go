@@ -31,14 +31,14 @@ type Tracer struct {
 	done    chan struct{}
 
 	// The fields below belong to the tracer thread.
-	tasks    map[int]*task   // live threads by tid
-	gone     map[int]bool    // tids that exited before their fork event
-	holds    []hold          // threads kept stopped by Stop.Hold
-	deferred []waitResult    // statuses collected early (by Watch)
-	seq      int             // last record number
-	regMode  bool            // no PTRACE_GET_SYSCALL_INFO: read registers
-	backoff  time.Duration   // next pause while polling for holds
-	procs    map[int]*pstate // live processes by tgid
+	tasks    map[int]*task    // live threads by tid
+	gone     map[int]*Process // tids that exited before their fork event
+	holds    []hold           // threads kept stopped by Stop.Hold
+	deferred []waitResult     // statuses collected early (by Watch)
+	seq      int              // last record number
+	regMode  bool             // no PTRACE_GET_SYSCALL_INFO: read registers
+	backoff  time.Duration    // next pause while polling for holds
+	procs    map[int]*pstate  // live processes by tgid
 
 	mu       sync.Mutex   // guards the fields below, shared with KillAll
 	alive    map[int]bool // tgids of live processes
@@ -46,24 +46,11 @@ type Tracer struct {
 	timedOut bool
 }
 
-// hold is a thread kept stopped until a time, then resumed with sig.
-type hold struct {
-	tk    *task
-	sig   unix.Signal
-	until time.Time
-}
-
 // waitResult is one status returned by wait4.
 type waitResult struct {
 	tid int
 	ws  unix.WaitStatus
 }
-
-// The pauses of the tracer while it polls wait4 during holds.
-const (
-	minBackoff = 10 * time.Microsecond
-	maxBackoff = time.Millisecond
-)
 
 // forceRegMode makes new tracers read registers instead of using
 // PTRACE_GET_SYSCALL_INFO; tests set it to cover that path.
@@ -97,7 +84,7 @@ func Start(opts Options) (*Tracer, error) {
 		trace:   &Trace{},
 		done:    make(chan struct{}),
 		tasks:   map[int]*task{},
-		gone:    map[int]bool{},
+		gone:    map[int]*Process{},
 		procs:   map[int]*pstate{},
 		alive:   map[int]bool{},
 		backoff: minBackoff,
@@ -277,54 +264,6 @@ func (t *Tracer) next() (waitResult, error) {
 		t.backoff = minBackoff
 		return waitResult{tid, ws}, nil
 	}
-}
-
-// pause sleeps a little, while holds are pending and no tracee has
-// anything to report: 10 µs after a report, doubling up to 1 ms while
-// all is quiet, never past the end of the earliest hold. A raw nanosleep
-// keeps the tracer thread; time.Sleep would park it, and waking a locked
-// thread through the scheduler takes far longer.
-func (t *Tracer) pause() {
-	until := t.holds[0].until
-	for _, h := range t.holds {
-		if h.until.Before(until) {
-			until = h.until
-		}
-	}
-	d := min(t.backoff, time.Until(until))
-	if d > 0 {
-		ts := unix.NsecToTimespec(d.Nanoseconds())
-		unix.Nanosleep(&ts, nil)
-	}
-	t.backoff = min(2*t.backoff, maxBackoff)
-}
-
-// releaseHolds resumes the held threads whose time is up.
-func (t *Tracer) releaseHolds() {
-	if len(t.holds) == 0 {
-		return
-	}
-	now := time.Now()
-	kept := t.holds[:0]
-	for _, h := range t.holds {
-		if now.Before(h.until) {
-			kept = append(kept, h)
-			continue
-		}
-		t.resume(h.tk, h.sig)
-	}
-	t.holds = kept
-}
-
-// dropHold forgets a hold of tk, whose thread is gone.
-func (t *Tracer) dropHold(tk *task) {
-	kept := t.holds[:0]
-	for _, h := range t.holds {
-		if h.tk != tk {
-			kept = append(kept, h)
-		}
-	}
-	t.holds = kept
 }
 
 // nextSeq numbers records of both kinds, syscalls and signals.
