@@ -84,7 +84,7 @@ func run(t testing.TB, opts Options, name string, args ...string) (
 	defer out.Close()
 	opts.Path, opts.Args, opts.Stdout = program(t, name), args, out
 	if opts.Stderr == nil {
-		opts.Stderr = os.Stderr
+		opts.Stderr = stderrFile(t)
 	}
 	ctx := opts.Context
 	if ctx == nil {
@@ -99,6 +99,22 @@ func run(t testing.TB, opts Options, name string, args ...string) (
 		t.Fatal(err)
 	}
 	return tr, string(text)
+}
+
+// stderrFile returns a file for a program's stderr, logged if the test
+// fails (a Go crash dump is long).
+func stderrFile(t testing.TB) *os.File {
+	f, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		f.Close()
+		if b, _ := os.ReadFile(f.Name()); t.Failed() && len(b) > 0 {
+			t.Logf("stderr:\n%s", b)
+		}
+	})
+	return f
 }
 
 // dump logs the whole trace, to debug a failure.
