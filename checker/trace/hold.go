@@ -79,8 +79,14 @@ func (t *Tracer) releaseHolds() {
 	if len(t.holds) == 0 {
 		return
 	}
-	continued := t.continued()
 	now := time.Now()
+	var continued map[*pstate]bool
+	if now.Sub(t.contChecked) >= maxBackoff {
+		// Reading /proc for each stopped thread at every stop of
+		// another tracee would slow them all: once a millisecond.
+		continued = t.continued()
+		t.contChecked = now
+	}
 	kept := t.holds[:0]
 	for _, h := range t.holds {
 		if (h.cont && !continued[h.tk.ps]) || (!h.cont && now.Before(h.until)) {

@@ -31,14 +31,15 @@ type Tracer struct {
 	done    chan struct{}
 
 	// The fields below belong to the tracer thread.
-	tasks    map[int]*task    // live threads by tid
-	gone     map[int]*Process // tids that exited before their fork event
-	holds    []hold           // threads kept stopped by Stop.Hold
-	deferred []waitResult     // statuses collected early (by Watch)
-	seq      int              // last record number
-	regMode  bool             // no PTRACE_GET_SYSCALL_INFO: read registers
-	backoff  time.Duration    // next pause while polling for holds
-	procs    map[int]*pstate  // live processes by tgid
+	tasks       map[int]*task    // live threads by tid
+	gone        map[int]*Process // tids that exited before their fork event
+	holds       []hold           // threads kept stopped (Hold, group-stop)
+	deferred    []waitResult     // statuses collected early (by Watch)
+	seq         int              // last record number
+	regMode     bool             // no PTRACE_GET_SYSCALL_INFO: read registers
+	backoff     time.Duration    // next pause while polling for holds
+	contChecked time.Time        // last look for a SIGCONT (see releaseHolds)
+	procs       map[int]*pstate  // live processes by tgid
 
 	mu       sync.Mutex   // guards the fields below, shared with KillAll
 	alive    map[int]bool // tgids of live processes
