@@ -90,8 +90,10 @@ func leftInDevShm(prefix string) []string {
 	return left
 }
 
-// multiProcess are the sections that start child processes.
-const multiProcess = "lifetime,race,pingpong"
+// stressArgs run the sections that start child processes, with 100
+// round trips of ping-pong: 200 runs make 20,000.
+var stressArgs = []string{"-only", "lifetime,race,private,pingpong",
+	"-rounds", "100"}
 
 // TestStress runs the sections that start processes again and again, two
 // runs at a time: no run may hang, print anything but what the first run
@@ -106,12 +108,12 @@ func TestStress(t *testing.T) {
 	exe := golden.Build(t, "")
 	env := labEnv(t)
 	becomeSubreaper(t)
-	first, _, err := runLab(exe, env, "-only", multiProcess)
+	first, _, err := runLab(exe, env, stressArgs...)
 	if err != nil || bytes.Contains(first, []byte("UNEXPECTED")) {
 		t.Fatalf("run 0: %v\n%s", err, first)
 	}
 	inParallel(runs-1, func(i int) {
-		out, pid, err := runLab(exe, env, "-only", multiProcess)
+		out, pid, err := runLab(exe, env, stressArgs...)
 		switch {
 		case err != nil:
 			t.Errorf("run %d: %v\n%s", i+1, err, out)

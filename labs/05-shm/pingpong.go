@@ -39,8 +39,8 @@ func pingpong(l *lab.Lab) error {
 	l.Say("internal/futex.Semaphore is the Go counterpart of a POSIX " +
 		"semaphore in shared memory (sem_init with pshared = 1, sem_post, " +
 		"sem_wait): a count in the mapping, and futex(2) to sleep while it " +
-		"is 0. Its futex calls leave out FUTEX_PRIVATE_FLAG, so that the " +
-		"kernel finds sleepers by the page, not by one process's address.")
+		"is 0. Its futex calls leave out FUTEX_PRIVATE_FLAG: section " +
+		"private shows why.")
 	name := newName(l, "pingpong")
 	m, err := createSized(name, 1)
 	if err != nil {
