@@ -54,16 +54,16 @@
 //
 // # Limits
 //
-// Each syscall costs two stops, a few microseconds each (more on a busy
-// machine), so a traced program runs slower; timings measured under the
-// tracer are not the program's own. A tracee that stops (SIGSTOP, SIGTSTP)
-// stays stopped until a SIGCONT; without PTRACE_SEIZE the kernel does not
-// tell the tracer of it, so the tracer polls /proc for a pending SIGCONT
-// meanwhile. A thread at a syscall stop takes no signal, so a signal sent
-// to a whole process may be taken by another of its threads than it would
-// be untraced: a process that stops itself with kill may run a little
-// further first. OnExit is not called for a process killed by SIGKILL,
-// which dies without a stop. Watchpoints are tested on
+// Each syscall costs two stops, about 10 µs each on a small machine (more
+// when it is busy), so a traced program runs slower; timings measured
+// under the tracer are not the program's own. A tracee that stops
+// (SIGSTOP, SIGTSTP) stays stopped until a SIGCONT; without PTRACE_SEIZE
+// the kernel does not tell the tracer of it, so the tracer polls /proc for
+// a pending SIGCONT meanwhile. A thread at a syscall stop takes no signal,
+// so a signal sent to a whole process may be taken by another of its
+// threads than it would be untraced: a process that stops itself with kill
+// may run a little further first. OnExit is not called for a process
+// killed by SIGKILL, which dies without a stop. Watchpoints are tested on
 // amd64 only; on arm64 the CPU stops before the store, and the tracer
 // steps over it.
 //
