@@ -144,8 +144,7 @@ func noFollow(l *lab.Lab) error {
 	unix.Fstat(fd, &got)
 	unix.Stat(target, &want)
 	l.Claim(got.Ino == want.Ino, "open(2) of LINK without O_NOFOLLOW lands "+
-		"on the "+
-		"link's target: with O_RDWR|O_TRUNC, whoever planted the link "+
-		"would make this process empty or overwrite a file of its own")
+		"on the link's target: with O_RDWR|O_TRUNC, whoever planted the "+
+		"link would make this process empty or overwrite a file of its own")
 	return nil
 }

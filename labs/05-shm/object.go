@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmaplab/mmaplab/internal/diagram"
 	"github.com/mmaplab/mmaplab/internal/lab"
 	"github.com/mmaplab/mmaplab/internal/mem"
 	"github.com/mmaplab/mmaplab/internal/shm"
@@ -75,7 +77,8 @@ func exclusive(l *lab.Lab, name string) {
 
 // grow sizes the object with ftruncate and maps it.
 func grow(l *lab.Lab, fd int) ([]byte, error) {
-	_, err := l.Step("ftruncate to 4 pages", func() error {
+	title := fmt.Sprintf("ftruncate to %d pages", objectPages)
+	_, err := l.Step(title, func() error {
 		return unix.Ftruncate(fd, int64(objectPages*mem.PageSize()))
 	})
 	if err != nil {
@@ -92,13 +95,14 @@ func grow(l *lab.Lab, fd int) ([]byte, error) {
 			"page is written", info.Size/int64(mem.PageSize()),
 		lab.Plural(info.Pages, "page"))
 	var m []byte
-	d, err := l.Step("mmap 4 pages, MAP_SHARED, read/write",
-		func() error {
-			var err error
-			m, err = mem.MapFile(fd, 0, objectPages*mem.PageSize(), rw,
-				unix.MAP_SHARED)
-			return err
-		})
+	title = fmt.Sprintf("mmap %d pages, MAP_SHARED, read/write",
+		objectPages)
+	d, err := l.Step(title, func() error {
+		var err error
+		m, err = mem.MapFile(fd, 0, objectPages*mem.PageSize(), rw,
+			unix.MAP_SHARED)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +112,9 @@ func grow(l *lab.Lab, fd int) ([]byte, error) {
 		return nil, err
 	}
 	l.Show(v)
-	l.Claim(d.Minor == 0, "mmap faulted nothing in: no page is mapped yet")
+	l.Claim(d.Minor == 0 &&
+		diagram.Count(v.Table, diagram.Missing) == objectPages,
+		"mmap faulted nothing in: no page is mapped yet")
 	return m, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/mmaplab/mmaplab/internal/futex"
 	"github.com/mmaplab/mmaplab/internal/lab"
@@ -22,10 +21,6 @@ const (
 	messageAt  = lengthAt + 4            // the message
 	maxMessage = 32
 )
-
-// turnTimeout bounds every wait for the other side: a lost message or a
-// dead partner ends the lab with an error instead of a hang.
-const turnTimeout = 5 * time.Second
 
 // pingpong bounces a message between this process and a child, taking
 // turns with two process-shared semaphores.

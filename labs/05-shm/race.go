@@ -18,10 +18,12 @@ const (
 	textAt  = 8 // the message, 32 bytes
 )
 
-// The two messages: the writer replaces the first with the second.
+// The two messages: the writer replaces the first with the second, and
+// stops after half of it.
 const (
 	firstMessage  = "old old old old old old old old."
 	secondMessage = "NEW NEW NEW NEW NEW NEW NEW NEW."
+	half          = len(secondMessage) / 2
 )
 
 // race shows a reader that looks while the writer is half-way through a
@@ -34,7 +36,8 @@ func race(l *lab.Lab) error {
 	l.Talk("Use atomics or semaphores for synchronization after mmap")
 	name := newName(l, "race")
 	l.Say("NAME = %s", name)
-	l.Say("1 page: a ready word, then a message of 32 bytes")
+	l.Say("1 page: a ready word, then a message of %d bytes",
+		len(firstMessage))
 	m, err := createSized(name, 1)
 	if err != nil {
 		return err
@@ -64,9 +67,10 @@ func race(l *lab.Lab) error {
 	if err != nil {
 		return err
 	}
-	l.Claim(string(torn[:]) == secondMessage[:16]+firstMessage[16:], "a read without "+
-		"synchronisation gets %q: neither message, the start of message 2 "+
-		"and the end of message 1", torn)
+	got := string(torn[:])
+	l.Claim(got == secondMessage[:half]+firstMessage[half:], "a read "+
+		"without synchronisation gets %q: neither message, the start of "+
+		"message 2 and the end of message 1", got)
 	l.Claim(load(ready) == 0, "a reader that loads the ready word first "+
 		"finds 0: the message is not complete, it must not read yet")
 	return finish(l, c, ready, text)
@@ -83,9 +87,10 @@ func stopWriter(l *lab.Lab, name string) (*child, error) {
 	if err := c.waitStopped(); err != nil {
 		return nil, err
 	}
-	l.Say("it stored ready = 0, wrote the first 16 of the 32 bytes and " +
-		"stopped itself (SIGSTOP), as if the scheduler had taken the CPU " +
-		"away in the middle of the message: waitid reports it stopped")
+	l.Say("it stored ready = 0, wrote the first %d of the %d bytes and "+
+		"stopped itself (SIGSTOP), as if the scheduler had taken the CPU "+
+		"away in the middle of the message: waitid reports it stopped",
+		half, len(secondMessage))
 	return c, nil
 }
 
@@ -99,7 +104,7 @@ func finish(l *lab.Lab, c *child, ready *uint32, text []byte) error {
 		"futex(FUTEX_WAIT) while the ready word is 0; the writer stores 1 " +
 		"there last, with an atomic store that no earlier store can pass, " +
 		"then calls futex(FUTEX_WAKE).")
-	waitErr := waitForOne(ready, 5*time.Second)
+	waitErr := waitForOne(ready, turnTimeout)
 	childErr := c.wait()
 	l.Claim(waitErr == nil && childErr == nil &&
 		string(text) == secondMessage, "ready became 1 and message 2 is "+
@@ -139,16 +144,17 @@ func writerChild(l *lab.Lab, args []string) error {
 	msg := args[1]
 	ready, text := word(m, readyAt), m[textAt:textAt+len(msg)]
 	atomic.StoreUint32(ready, 0)
-	half := len(msg) / 2
-	copy(text, msg[:half])
+	mid := len(msg) / 2
+	copy(text, msg[:mid])
 	// Stop this thread, and with it the whole process, before the next
 	// store: a signal sent to the calling thread is taken as the system
 	// call returns. (Sent to the process, another thread could take it
-	// while this one kept writing.)
-	if err := unix.Tgkill(unix.Getpid(), unix.Gettid(), unix.SIGSTOP); err != nil {
+	// while this one kept writing.) runChild keeps the role on one thread.
+	err = unix.Tgkill(unix.Getpid(), unix.Gettid(), unix.SIGSTOP)
+	if err != nil {
 		return fmt.Errorf("tgkill SIGSTOP: %w", err)
 	}
-	copy(text[half:], msg[half:])
+	copy(text[mid:], msg[mid:])
 	atomic.StoreUint32(ready, 1)
 	_, err = futex.Wake(ready, 1)
 	return err

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -82,9 +83,8 @@ func errnoName(err error) string {
 // fileInfo is what fstat says about an object.
 type fileInfo struct {
 	Regular bool
-	Size    int64  // bytes
-	Pages   int    // pages of memory that hold its data (st_blocks)
-	Links   uint64 // names it has: 0 once unlinked
+	Size    int64 // bytes
+	Pages   int   // pages of memory that hold its data (st_blocks)
 	Inode   uint64
 }
 
@@ -97,7 +97,6 @@ func fstat(fd int) (fileInfo, error) {
 		Regular: st.Mode&unix.S_IFMT == unix.S_IFREG,
 		Size:    st.Size,
 		Pages:   int(st.Blocks * 512 / int64(mem.PageSize())),
-		Links:   uint64(st.Nlink),
 		Inode:   st.Ino,
 	}, nil
 }
@@ -110,7 +109,12 @@ func createSized(name string, pages int) ([]byte, error) {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	return sizeAndMap(fd, pages)
+	size := pages * mem.PageSize()
+	if err := unix.Ftruncate(fd, int64(size)); err != nil {
+		return nil, fmt.Errorf("ftruncate %s: %w", lab.Plural(pages, "page"),
+			err)
+	}
+	return mem.MapFile(fd, 0, size, rw, unix.MAP_SHARED)
 }
 
 // openMapped opens the existing object name for reading and writing and
@@ -128,18 +132,11 @@ func openMapped(name string) ([]byte, error) {
 	return mem.MapFile(fd, 0, int(info.Size), rw, unix.MAP_SHARED)
 }
 
-// sizeAndMap sets the size of the object fd to pages pages and maps it
-// shared.
-func sizeAndMap(fd, pages int) ([]byte, error) {
-	size := pages * mem.PageSize()
-	if err := unix.Ftruncate(fd, int64(size)); err != nil {
-		return nil, fmt.Errorf("ftruncate %s: %w", lab.Plural(pages, "page"),
-			err)
-	}
-	return mem.MapFile(fd, 0, size, rw, unix.MAP_SHARED)
-}
-
 const rw = unix.PROT_READ | unix.PROT_WRITE
+
+// turnTimeout bounds every wait for the other process: a lost message or
+// a dead partner ends the lab with an error instead of a hang.
+const turnTimeout = 5 * time.Second
 
 // word returns the 32-bit word at byte off of the shared mapping m, for
 // atomic loads and stores and for futex calls. off must be a multiple of
