@@ -218,7 +218,7 @@ func firstPerCase(fs []report.Failure) []report.Failure {
 
 // Labs returns every lab's registry, in order.
 func Labs() []*Lab {
-	labs := []*Lab{pagesLab, createLab, copyLab}
+	labs := []*Lab{pagesLab, createLab, copyLab, forksumLab}
 	sort.Slice(labs, func(i, j int) bool { return labs[i].ID < labs[j].ID })
 	return labs
 }

@@ -48,7 +48,7 @@ func fromList(n int, list []int) ([]byte, error) {
 // mincore asks`)}},
 	{"01", "no MADV_NOHUGEPAGE", "nohugepage", []edit{
 		e("if err := unix.Madvise(m, unix.MADV_NOHUGEPAGE); err != nil {",
-			"if false {")}},
+			"if err := error(nil); err != nil {")}},
 	{"01", "MAP_SHARED", "mmap", []edit{
 		e("unix.MAP_PRIVATE|unix.MAP_ANONYMOUS", "unix.MAP_SHARED|unix.MAP_ANONYMOUS")}},
 	{"01", "one page too many", "mmap", []edit{
@@ -70,13 +70,31 @@ func fromList(n int, list []int) ([]byte, error) {
 	{"02", "O_TRUNC instead of O_EXCL", "refuses-existing", []edit{
 		e("unix.O_CREAT | unix.O_EXCL", "unix.O_CREAT | unix.O_TRUNC")}},
 	{"02", "no ftruncate before the mapping", "ftruncate-first", []edit{
-		e("if err := unix.Ftruncate(fd, size); err != nil {", "if false {")}},
+		e("if err := unix.Ftruncate(fd, size); err != nil {",
+			"if err := error(nil); err != nil {")}},
 	{"02", "MAP_PRIVATE", "mmap", []edit{
 		e("unix.MAP_SHARED)", "unix.MAP_PRIVATE)")}},
 	{"02", "header written with pwrite", "no-write", []edit{
 		e("copy(m, header)", "unix.Pwrite(fd, []byte(header), 0)")}},
 	{"02", "mode 0644", "mode", []edit{
 		e("flags, 0o640)", "flags, 0o644)")}},
+
+	// 06-anon-fork
+	{"06", "MAP_PRIVATE|MAP_ANONYMOUS slots", "shared-mapping", []edit{
+		e("unix.MAP_SHARED|unix.MAP_ANONYMOUS", "unix.MAP_PRIVATE|unix.MAP_ANONYMOUS")}},
+	{"06", "the mapping made after the fork", "shared-mapping", []edit{
+		e("mem, err := unix.Mmap(",
+			"kids, forkErr := forkWorkers(make([]uint64, workers), m)\n"+
+				"\tmem, err := unix.Mmap("),
+		e("\tkids, forkErr := forkWorkers(slots, m)\n", "")}},
+	{"06", "reads the slots before waiting", "waits-for-workers", []edit{
+		e("\twaitErr := waitAll(kids)\n", ""),
+		e("\tif err := unix.Munmap(mem); err != nil {",
+			"\twaitErr := waitAll(kids)\n\tif err := unix.Munmap(mem); err != nil {")}},
+	{"06", "never waits", "reaps-children", []edit{
+		e("waitErr := waitAll(kids)", "waitErr := error(nil); _ = kids")}},
+	{"06", "never waits", "waits-for-workers", []edit{
+		e("waitErr := waitAll(kids)", "waitErr := error(nil); _ = kids")}},
 }
 
 // TestMutantsFail checks every mutant in parallel (two at a time on two
@@ -92,6 +110,9 @@ func TestMutantsFail(t *testing.T) {
 			}
 			dir := mutate(t, lab.SolutionDir(root), m.edits)
 			out := lab.Check(context.Background(), Config{Module: root, Dir: dir})
+			if out.Report.Status == report.BuildError {
+				t.Fatalf("the mutant does not build:\n%s", out.Report.Build)
+			}
 			c := findCheck(t, out.Report, m.want)
 			if c.Status != report.Fail {
 				t.Errorf("check %s: %s, want fail; the report:\n%s",
@@ -99,6 +120,70 @@ func TestMutantsFail(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMutantFilesFail checks the mutants too different from the solution
+// to be edits of it: checker/testdata/mutants/LAB/NAME/main.go, whose
+// first line says "// want: CHECK".
+func TestMutantFilesFail(t *testing.T) {
+	root := moduleRoot(t)
+	dirs, _ := filepath.Glob(filepath.Join(root, "checker", "testdata",
+		"mutants", "*", "*"))
+	for _, dir := range dirs {
+		labName := filepath.Base(filepath.Dir(dir))
+		t.Run(labName+"/"+filepath.Base(dir), func(t *testing.T) {
+			t.Parallel()
+			lab, err := Find(labName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := wantedCheck(t, filepath.Join(dir, "main.go"))
+			out := lab.Check(context.Background(), Config{Module: root, Dir: dir})
+			if out.Report.Status == report.BuildError {
+				t.Fatalf("the mutant does not build:\n%s", out.Report.Build)
+			}
+			if c := findCheck(t, out.Report, want); c.Status != report.Fail {
+				t.Errorf("check %s: %s, want fail; the report:\n%s",
+					want, c.Status, summary(out.Report))
+			}
+		})
+	}
+}
+
+// TestVariantsPass checks correct programs written differently from the
+// solution (checker/testdata/variants/LAB/NAME): no false alarms.
+func TestVariantsPass(t *testing.T) {
+	root := moduleRoot(t)
+	dirs, _ := filepath.Glob(filepath.Join(root, "checker", "testdata",
+		"variants", "*", "*"))
+	for _, dir := range dirs {
+		labName := filepath.Base(filepath.Dir(dir))
+		t.Run(labName+"/"+filepath.Base(dir), func(t *testing.T) {
+			t.Parallel()
+			lab, err := Find(labName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := lab.Check(context.Background(), Config{Module: root, Dir: dir})
+			if out.Report.Status != report.Pass {
+				t.Errorf("a correct variant fails:\n%s", summary(out.Report))
+			}
+		})
+	}
+}
+
+// wantedCheck reads "// want: CHECK" from the first line of a mutant.
+func wantedCheck(t *testing.T, file string) string {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(data), "\n")
+	want, ok := strings.CutPrefix(first, "// want: ")
+	if !ok {
+		t.Fatalf("%s: the first line must be \"// want: CHECK\"", file)
+	}
+	return strings.TrimSpace(want)
 }
 
 // mutate copies the solution's Go files to a temporary directory and
