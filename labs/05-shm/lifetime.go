@@ -72,9 +72,8 @@ func createInChild(l *lab.Lab, name string) error {
 	}
 	held := int(st.Blocks * 512 / int64(mem.PageSize()))
 	l.Claim(st.Size == int64(mem.PageSize()) && held == 1, "the child "+
-		"exited 0 (wait4) and /dev/shm/NAME is still there: 1 page long, "+
-		"%s of memory, open and mapped by no process",
-		lab.Plural(held, "page"))
+		"has exited (wait4, status 0) and /dev/shm/NAME is still there: "+
+		"1 page long, %s of memory", lab.Plural(held, "page"))
 	return nil
 }
 
@@ -120,11 +119,7 @@ func writeAfter(l *lab.Lab, m []byte) error {
 	if err != nil {
 		return err
 	}
-	maps, err := proc.ReadMaps(0)
-	if err != nil {
-		return err
-	}
-	mapping, err := proc.Find(maps, mem.Addr(m))
+	mapping, err := mappingOf(m)
 	if err != nil {
 		return err
 	}
@@ -149,11 +144,24 @@ func reuse(l *lab.Lab, name string, old []byte) error {
 	if err != nil {
 		return err
 	}
-	l.Claim(info.Size == 0 && bytes.HasPrefix(old, []byte(note)),
-		"a new, empty object (%d bytes) has the name; the old one lives "+
-			"on in this process's mapping until munmap, then the kernel "+
-			"frees it", info.Size)
+	mapped, err := mappingOf(old)
+	if err != nil {
+		return err
+	}
+	l.Claim(info.Size == 0 && info.Inode != mapped.Inode &&
+		bytes.HasPrefix(old, []byte(note)), "a new, empty object (%d "+
+		"bytes, another inode) has the name; the old one lives on in this "+
+		"process's mapping, note and all", info.Size)
 	return nil
+}
+
+// mappingOf returns the line of /proc/self/maps that holds m.
+func mappingOf(m []byte) (proc.Mapping, error) {
+	maps, err := proc.ReadMaps(0)
+	if err != nil {
+		return proc.Mapping{}, err
+	}
+	return proc.Find(maps, mem.Addr(m))
 }
 
 // createChild is the child role "create NAME TEXT": it creates the object
