@@ -15,9 +15,10 @@
 //   - Unlink turns EPERM into EACCES.
 //
 // Errors wrap the errno (a unix.Errno), so errors.Is(err, unix.EEXIST)
-// works. glibc 2.34 to 2.37 differ on two rare cases: for a name of 260
-// bytes or more shm_open says EINVAL, and shm_unlink says ENOENT for every
-// bad name. This package follows the current glibc source.
+// works. This package follows the current glibc source. Older glibc (2.36
+// on Debian 12, measured) differs on rare names: for a name of 260 bytes
+// or more shm_open says EINVAL, and shm_unlink says ENOENT for every bad
+// name.
 package shm
 
 import (
