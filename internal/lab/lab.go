@@ -168,18 +168,24 @@ func (p *Program) runChild(stdout, stderr io.Writer, role string,
 }
 
 // start makes the scratch directory and arranges for it to be removed
-// also when the lab is interrupted.
+// also when the lab is interrupted: the handler is in place before the
+// directory exists.
 func (p *Program) start(stdout io.Writer, dir string) (*Lab, error) {
 	// Fault counters are per thread: keep the experiments on one.
 	runtime.LockOSThread()
 	growStack()
-	scratch, note, err := makeScratch(p.Name, dir, p.Disk)
+	l := &Lab{Out: stdout, name: p.Name}
+	l.stopSignals = onInterrupt(l.cleanup)
+	var note string
+	err := l.Make(func() error {
+		var err error
+		l.Dir, note, err = makeScratch(p.Name, dir, p.Disk)
+		return err
+	}, func() { os.RemoveAll(l.Dir) })
 	if err != nil {
+		l.Close()
 		return nil, err
 	}
-	l := &Lab{Out: stdout, Dir: scratch, name: p.Name}
-	l.cleanups = append(l.cleanups, func() { os.RemoveAll(scratch) })
-	l.stopSignals = onInterrupt(l.cleanup)
 	if note != "" {
 		fmt.Fprintf(stdout, "note: %s\n", note)
 	}

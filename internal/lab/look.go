@@ -25,6 +25,8 @@ type View struct {
 	DirtyFrom string
 	// Smaps is the mapping's entry in /proc/self/smaps.
 	Smaps proc.Mapping
+
+	anon bool // private anonymous memory: the zero page can appear
 }
 
 // LookAnon reads the state of the pages of a private anonymous mapping. A
@@ -36,7 +38,7 @@ func LookAnon(m []byte) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	v := View{Smaps: smaps, DirtyFrom: "pagemap (exclusive bit)"}
+	v := View{Smaps: smaps, DirtyFrom: "pagemap (exclusive bit)", anon: true}
 	for _, e := range entries {
 		switch {
 		case !e.Present():
@@ -102,7 +104,8 @@ func (l *Lab) Show(v View) {
 		rows = append(rows, diagram.Row{
 			Label: "page cache", Pages: v.Cache, Note: "(mincore)",
 		})
-	} else {
+	}
+	if v.anon {
 		legend = []diagram.State{diagram.Missing, diagram.Zero, diagram.Dirty}
 	}
 	if diagram.Count(v.Table, diagram.Unknown) > 0 {

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -24,6 +25,7 @@ type Lab struct {
 	keyShown    bool // the diagram's key was printed in this section
 	mu          sync.Mutex
 	cleanups    []func()
+	closed      bool // the cleanups have run
 	stopSignals func()
 }
 
@@ -36,26 +38,54 @@ var (
 // Path returns the path of name inside the scratch directory.
 func (l *Lab) Path(name string) string { return filepath.Join(l.Dir, name) }
 
+// ErrClosed is returned by Make once the lab is ending (interrupted).
+var ErrClosed = errors.New("the lab is ending")
+
 // OnClose registers f to run when the lab ends, also when it is
-// interrupted: removing shared-memory objects, killing children.
+// interrupted: removing shared-memory objects, killing children. If the
+// lab is already ending, f runs at once.
 func (l *Lab) OnClose(f func()) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	if l.closed {
+		l.mu.Unlock()
+		f()
+		return
+	}
 	l.cleanups = append(l.cleanups, f)
+	l.mu.Unlock()
+}
+
+// Make runs do, which makes something (a shared-memory object, a child
+// process), and registers undo to remove it when the lab ends, as one
+// step: an interruption cannot fall between the two, and once the lab is
+// ending nothing new is made (ErrClosed).
+func (l *Lab) Make(do func() error, undo func()) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	if err := do(); err != nil {
+		return err
+	}
+	l.cleanups = append(l.cleanups, undo)
+	return nil
 }
 
 // Close runs the cleanups, last registered first, and removes the scratch
-// directory.
+// directory. An interruption while they run waits for them, then ends
+// the lab.
 func (l *Lab) Close() {
+	l.cleanup()
 	if l.stopSignals != nil {
 		l.stopSignals()
 	}
-	l.cleanup()
 }
 
 func (l *Lab) cleanup() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.closed = true
 	for i := len(l.cleanups) - 1; i >= 0; i-- {
 		l.cleanups[i]()
 	}

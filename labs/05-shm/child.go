@@ -35,14 +35,13 @@ func startChild(l *lab.Lab, role string, args ...string) (*child, error) {
 	cmd.Stderr = os.Stderr // a child says nothing unless it fails
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	c := &child{role: role}
-	onEnd(l, c.kill)
-	err = making(func() error {
+	err = l.Make(func() error {
 		if err := cmd.Start(); err != nil {
 			return err
 		}
 		c.cmd = cmd
 		return nil
-	})
+	}, c.kill)
 	if err != nil {
 		return nil, fmt.Errorf("start child %s: %w", role, err)
 	}

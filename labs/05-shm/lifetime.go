@@ -134,7 +134,7 @@ func writeAfter(l *lab.Lab, m []byte) error {
 // reuse creates a new object under the freed name while the old one is
 // still mapped.
 func reuse(l *lab.Lab, name string, old []byte) error {
-	fd, err := create(name)
+	fd, err := create(l, name)
 	l.Say("shm_open NAME, O_RDWR|O_CREAT|O_EXCL, again: %s", errnoName(err))
 	if err != nil {
 		return err
@@ -171,7 +171,7 @@ func createChild(l *lab.Lab, args []string) error {
 	if len(args) != 2 {
 		return fmt.Errorf("want NAME TEXT, got %d arguments", len(args))
 	}
-	m, err := createSized(args[0], 1)
+	m, err := createSized(l, args[0], 1)
 	if err != nil {
 		return err
 	}

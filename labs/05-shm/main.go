@@ -16,7 +16,7 @@ import (
 	"github.com/mmaplab/mmaplab/internal/lab"
 )
 
-func main() { os.Exit(runHoldingSignals(os.Args[1:])) }
+func main() { os.Exit(program.Run(os.Stdout, os.Stderr, os.Args[1:])) }
 
 var program = &lab.Program{
 	Name: "05-shm",

@@ -24,7 +24,7 @@ func names(l *lab.Lab) error {
 		"file in /dev/shm and open(2)s it. internal/shm does the same " +
 		"for Go.")
 	name := newName(l, "names")
-	fd, err := create(name)
+	fd, err := create(l, name)
 	if err != nil {
 		return err
 	}
@@ -115,14 +115,14 @@ func noFollow(l *lab.Lab) error {
 		return err
 	}
 	link := newName(l, "link")
-	err := making(func() error { return os.Symlink(target, pathOf(link)) })
+	err := making(l, func() error { return os.Symlink(target, pathOf(link)) })
 	if err != nil {
 		return err
 	}
 	l.Say("LINK = %s", pathOf(link))
 	l.Say("planted: a symbolic link from LINK to a file in the lab's " +
 		"scratch directory")
-	err = making(func() error {
+	err = making(l, func() error {
 		fd, err := shm.Open(link, unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC,
 			0o600)
 		if err == nil {

@@ -44,7 +44,7 @@ func object(l *lab.Lab) error {
 // empty makes the object and shows that it is an empty file.
 func empty(l *lab.Lab, name string) (int, error) {
 	l.Say("NAME = %s", name)
-	fd, err := create(name)
+	fd, err := create(l, name)
 	if err != nil {
 		return -1, err
 	}
@@ -66,7 +66,7 @@ func empty(l *lab.Lab, name string) (int, error) {
 // without O_CREAT.
 func exclusive(l *lab.Lab, name string) {
 	l.Talk("must create O_EXCL")
-	_, err := create(name)
+	_, err := create(l, name)
 	l.Claim(errors.Is(err, unix.EEXIST), "shm_open NAME with O_CREAT|O_EXCL "+
 		"again: %s, the name is taken", errnoName(err))
 	missing := newName(l, "missing")

@@ -37,7 +37,7 @@ func pingpong(l *lab.Lab) error {
 		"is 0. Its futex calls leave out FUTEX_PRIVATE_FLAG: section " +
 		"private shows why.")
 	name := newName(l, "pingpong")
-	m, err := createSized(name, 1)
+	m, err := createSized(l, name, 1)
 	if err != nil {
 		return err
 	}

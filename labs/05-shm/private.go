@@ -47,7 +47,7 @@ func private(l *lab.Lab) error {
 	}
 	name := newName(l, "private")
 	l.Say("NAME = %s", name)
-	m, err := createSized(name, 1)
+	m, err := createSized(l, name, 1)
 	if err != nil {
 		return err
 	}

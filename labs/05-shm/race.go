@@ -38,7 +38,7 @@ func race(l *lab.Lab) error {
 	l.Say("NAME = %s", name)
 	l.Say("1 page: a ready word, then a message of %d bytes",
 		len(firstMessage))
-	m, err := createSized(name, 1)
+	m, err := createSized(l, name, 1)
 	if err != nil {
 		return err
 	}

@@ -26,21 +26,28 @@ var run = fmt.Sprintf("%d-%08x", os.Getpid(), rand.Uint32())
 // interrupted lab would forget it; the object is made with create.
 func newName(l *lab.Lab, what string) string {
 	name := fmt.Sprintf("/mmaplab-05-%s-%s", run, what)
-	onEnd(l, func() { shm.Unlink(name) })
+	l.OnClose(func() { shm.Unlink(name) })
 	return name
 }
 
 // create makes the new object name (O_RDWR|O_CREAT|O_EXCL, mode 0600),
 // unless the lab is ending, and returns its descriptor.
-func create(name string) (int, error) {
+func create(l *lab.Lab, name string) (int, error) {
 	fd := -1
-	err := making(func() error {
+	err := making(l, func() error {
 		var err error
 		fd, err = shm.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL,
 			0o600)
 		return err
 	})
 	return fd, err
+}
+
+// making runs do, which makes something whose removal is already
+// registered with l.OnClose, unless the lab is ending (interrupted):
+// then nothing new is made.
+func making(l *lab.Lab, do func() error) error {
+	return l.Make(do, func() {})
 }
 
 // pathOf returns the file in /dev/shm that holds the object name.
@@ -103,8 +110,8 @@ func fstat(fd int) (fileInfo, error) {
 
 // createSized creates the new object name, sized pages pages, and maps
 // it shared, for reading and writing. The caller unmaps it.
-func createSized(name string, pages int) ([]byte, error) {
-	fd, err := create(name)
+func createSized(l *lab.Lab, name string, pages int) ([]byte, error) {
+	fd, err := create(l, name)
 	if err != nil {
 		return nil, err
 	}
