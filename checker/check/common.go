@@ -37,8 +37,8 @@ var runsCleanly = &Check{
 // leavesNothing: no process runs on, no /dev/shm object stays.
 var leavesNothing = &Check{
 	Name:   "leaves-nothing",
-	Doc:    "leaves nothing behind: no process still running, no object in /dev/shm",
-	Hint:   "Wait for every child you start, and remove shared-memory objects you create when the contract says so.",
+	Doc:    "leaves nothing behind: no process still running, no object in /dev/shm, no file outside its directory",
+	Hint:   "Wait for every child you start, remove shared-memory objects you create when the contract says so, and write only in the working directory and the paths you are given.",
 	Points: 1,
 	Run: func(p *Pass) {
 		if !p.Working() {
@@ -49,6 +49,11 @@ var leavesNothing = &Check{
 				if n := len(e.Leftovers); n > 0 {
 					p.Failf(r, nil, "%d process(es) still ran after the "+
 						"program exited; the checker killed them", n)
+				}
+				if len(e.Outside) > 0 {
+					p.Failf(r, nil, "files made outside the working "+
+						"directory (removed by the checker): %s",
+						strings.Join(e.Outside, ", "))
 				}
 			}
 			if len(r.Shm) > 0 && !r.Case.KeepsShm {

@@ -16,13 +16,16 @@ import (
 // where a result matters.
 
 // calls returns the root process's syscalls with one of the names, in
-// order.
+// order: those of the program, not of the launcher that confined it.
 func calls(e *run.Exec, names ...string) []*trace.Syscall {
 	if e == nil || e.Trace == nil || e.Trace.Root == nil {
 		return nil
 	}
 	var out []*trace.Syscall
 	for _, sc := range e.Trace.Of(e.Trace.Root.Pid) {
+		if sc.Gen < e.Gen {
+			continue
+		}
 		for _, n := range names {
 			if sc.Name == n {
 				out = append(out, sc)

@@ -70,18 +70,18 @@ func (l *Lab) Check(ctx context.Context, cfg Config) *Outcome {
 	}
 	rep := &report.Lab{ID: l.ID, Name: l.Name, Dir: dir}
 	out := &Outcome{Report: rep}
-	exe, err := run.Build(cfg.Module, dir, l.Command)
+	exe, err := run.Build(ctx, cfg.Module, dir, l.Command)
 	if err != nil {
-		l.buildFailed(rep, err)
+		l.buildFailed(ctx, rep, err)
 		return out
 	}
 	defer os.RemoveAll(filepath.Dir(exe))
 	var ref string
 	if l.needsReference() {
-		ref, err = run.Build(cfg.Module, l.SolutionDir(cfg.Module),
+		ref, err = run.Build(ctx, cfg.Module, l.SolutionDir(cfg.Module),
 			l.Command+"-ref")
 		if err != nil {
-			l.buildFailed(rep, fmt.Errorf("the reference solution: %w", err))
+			l.buildFailed(ctx, rep, fmt.Errorf("the reference solution: %w", err))
 			return out
 		}
 		defer os.RemoveAll(filepath.Dir(ref))
@@ -92,11 +92,22 @@ func (l *Lab) Check(ctx context.Context, cfg Config) *Outcome {
 		}
 		r := l.runCase(ctx, c, exe, ref, cfg.Limits)
 		out.Results = append(out.Results, r)
+		if e := r.Exec(); e != nil && e.Confinement != "" {
+			rep.Notes = appendOnce(rep.Notes, "runs confined: "+
+				e.Confinement)
+		}
 		if !r.diskOK {
 			rep.Notes = appendOnce(rep.Notes, "no disk-backed directory "+
 				"was found for the scratch files (TMPDIR and the cache "+
 				"directory are tmpfs): checks of write-back are skipped")
 		}
+	}
+	if ctx.Err() != nil {
+		rep.Status = report.Interrupted
+		rep.Notes = append(rep.Notes, fmt.Sprintf("interrupted after %d "+
+			"of %d cases: not judged", len(out.Results), len(l.Cases)))
+		rep.Tally()
+		return out
 	}
 	for _, c := range l.Checks {
 		p := &Pass{Lab: l, Results: out.Results, Source: dir}
@@ -116,7 +127,12 @@ func (l *Lab) needsReference() bool {
 	return false
 }
 
-func (l *Lab) buildFailed(rep *report.Lab, err error) {
+func (l *Lab) buildFailed(ctx context.Context, rep *report.Lab, err error) {
+	if ctx.Err() != nil {
+		rep.Status = report.Interrupted
+		rep.Tally()
+		return
+	}
 	rep.Status = report.BuildError
 	var be *run.BuildError
 	if errors.As(err, &be) {

@@ -18,6 +18,9 @@ const (
 	NotStarted Status = "not started" // the exercise still has its marker
 	BuildError Status = "build error"
 	Skipped    Status = "skipped" // cannot be judged on this machine
+	// Interrupted: the checker was stopped (Ctrl-C) before the lab's
+	// cases had all run; its checks were not judged.
+	Interrupted Status = "interrupted"
 )
 
 // Result is one run of the checker over one or more labs.
@@ -106,7 +109,8 @@ func (l *Lab) Tally() {
 			c.Points = 0
 		}
 	}
-	if l.Status == BuildError || l.Status == NotStarted {
+	if l.Status == BuildError || l.Status == NotStarted ||
+		l.Status == Interrupted {
 		return
 	}
 	l.Status = Pass

@@ -54,6 +54,8 @@ func (l *Lab) Progress() string {
 		return "not started"
 	case BuildError:
 		return "build error"
+	case Interrupted:
+		return "interrupted"
 	}
 	return fmt.Sprintf("%d of %d checks", l.Passed(), len(l.Checks))
 }

@@ -2,6 +2,7 @@ package run
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,7 +34,8 @@ func (e *BuildError) Error() string {
 // go build -overlay that adds its files under checker/.submission), so
 // that it can import the module's internal packages as a lab's exercise
 // may.
-func Build(module, dir, name string) (exe string, err error) {
+func Build(ctx context.Context, module, dir, name string) (exe string,
+	err error) {
 	dir, err = filepath.Abs(dir)
 	if err != nil {
 		return "", err
@@ -57,14 +59,14 @@ func Build(module, dir, name string) (exe string, err error) {
 		args = append(args, "-overlay", overlay, virtual)
 		pkgDir = module
 	}
-	cmd := exec.Command(GoTool(), args...)
+	cmd := exec.CommandContext(ctx, GoTool(), args...)
 	cmd.Dir = pkgDir
 	var msg bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &msg, &msg
 	if err := cmd.Run(); err != nil {
 		os.RemoveAll(out)
 		var exit *exec.ExitError
-		if errors.As(err, &exit) {
+		if errors.As(err, &exit) && ctx.Err() == nil {
 			return "", &BuildError{Dir: dir, Output: msg.String()}
 		}
 		return "", fmt.Errorf("go build: %w", err)

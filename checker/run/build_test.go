@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -32,7 +33,7 @@ func main() { fmt.Println(mem.Pages(1)) }
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	exe, err := Build(module(t), dir, "prog")
+	exe, err := Build(context.Background(), module(t), dir, "prog")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func TestBuildErrorIsTheCompilersMessage(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "main.go"),
 		[]byte("package main\n\nfunc main() { undefinedThing() }\n"), 0o644)
-	_, err := Build(module(t), dir, "prog")
+	_, err := Build(context.Background(), module(t), dir, "prog")
 	var be *BuildError
 	if !errors.As(err, &be) || !strings.Contains(be.Output, "undefined: undefinedThing") {
 		t.Fatalf("got %v, want a BuildError with the compiler's message", err)

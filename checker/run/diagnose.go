@@ -102,15 +102,16 @@ func nameOf(path string, names map[string]string) string {
 }
 
 // Diagnosis says in plain words why a run did not end with an exit of
-// its own, or "" if it did. A Go runtime crash report is summarised: its
-// first line and the innermost frame of package main.
+// its own, and what it tried that the confinement refused, or "" if
+// nothing of the kind happened. A Go runtime crash report is summarised:
+// its first line and the innermost frame of package main.
 func (e *Exec) Diagnosis(names map[string]string) string {
 	var why []string
 	switch {
 	case e.Err != nil:
 		why = append(why, "could not run: "+e.Err.Error())
-	case e.TimedOut:
-		why = append(why, "did not finish in time and was killed")
+	case e.Limit != "":
+		why = append(why, e.limitText())
 	case e.Signal != 0:
 		why = append(why, "killed by "+unix.SignalName(e.Signal))
 	}
@@ -124,7 +125,94 @@ func (e *Exec) Diagnosis(names map[string]string) string {
 		why = append(why, fmt.Sprintf("%d process(es) still ran after "+
 			"the program exited, and were killed", len(e.Leftovers)))
 	}
+	if len(e.Outside) > 0 {
+		why = append(why, "it made files outside its directory, removed "+
+			"by the checker: "+strings.Join(e.Outside, ", "))
+	}
+	why = append(why, e.Refused()...)
 	return strings.Join(why, "; ")
+}
+
+// limitText says which limit ended the run.
+func (e *Exec) limitText() string {
+	lim := e.Program.limits
+	switch e.Limit {
+	case LimitTime:
+		return fmt.Sprintf("did not finish in %v: it got SIGTERM, then "+
+			"SIGKILL %v later if it went on", lim.Timeout, Grace)
+	case LimitCPU:
+		return fmt.Sprintf("used more than %v of CPU time and was killed "+
+			"(a busy loop?)", lim.CPU)
+	case LimitMemory:
+		return fmt.Sprintf("used more than %d MiB of memory and was killed",
+			lim.Memory>>20)
+	case LimitTasks:
+		return fmt.Sprintf("had more than %d processes and threads at "+
+			"once: fork bomb? The whole tree was killed", lim.Tasks)
+	case LimitOutput:
+		return fmt.Sprintf("printed more than %d MiB (an output flood) and "+
+			"was killed; the first %d KiB were kept", lim.Flood>>20,
+			lim.Output>>10)
+	}
+	return "stopped by the " + e.Limit + " limit"
+}
+
+// Refused lists what the program tried that the confinement refused:
+// writing outside its directory (Landlock), opening an IP socket
+// (seccomp).
+func (e *Exec) Refused() []string {
+	if e.Trace == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, sc := range e.Trace.Syscalls {
+		if sc.Gen < e.Gen || sc.Errno != unix.EACCES {
+			continue
+		}
+		switch {
+		case sc.Name == "socket" && (sc.Arg(0) == unix.AF_INET ||
+			sc.Arg(0) == unix.AF_INET6):
+			add("it tried to open an IP socket: refused (exercise " +
+				"programs have no network)")
+		case writes(sc) && !allowed(absPath(sc, e.Program.Dir), e.Program):
+			add("it tried to write outside its directory: " +
+				absPath(sc, e.Program.Dir) + " (refused)")
+		}
+	}
+	return out
+}
+
+// writes reports a call that would create or change a file at its path.
+func writes(sc *trace.Syscall) bool {
+	if _, _, ok := created(&trace.Syscall{Name: sc.Name, Args: sc.Args,
+		Strs: sc.Strs, Done: true}); ok {
+		return true
+	}
+	if sc.Name == "openat" || sc.Name == "open" {
+		flags := sc.Arg(2)
+		if sc.Name == "open" {
+			flags = sc.Arg(1)
+		}
+		return flags&unix.O_ACCMODE != unix.O_RDONLY ||
+			flags&unix.O_TRUNC != 0
+	}
+	return false
+}
+
+// absPath returns the path argument of sc, made absolute against dir.
+func absPath(sc *trace.Syscall, dir string) string {
+	p := sc.Path
+	if p != "" && !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	return filepath.Clean(p)
 }
 
 // Crashed reports whether the program died of a Go panic or fatal error.

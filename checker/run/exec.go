@@ -8,6 +8,7 @@ package run
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,31 +22,6 @@ import (
 	"github.com/mmaplab/mmaplab/checker/trace"
 )
 
-// Defaults for Limits.
-const (
-	DefaultTimeout = 10 * time.Second
-	DefaultOutput  = 1 << 20 // bytes kept of stdout and of stderr
-	// Grace is how long the other processes of a tree may live on after
-	// its root exited before they count as left behind and are killed.
-	Grace = 300 * time.Millisecond
-)
-
-// Limits bound one run.
-type Limits struct {
-	Timeout time.Duration // wall-clock limit of the run
-	Output  int           // bytes kept of stdout and of stderr each
-}
-
-func (l Limits) withDefaults() Limits {
-	if l.Timeout <= 0 {
-		l.Timeout = DefaultTimeout
-	}
-	if l.Output <= 0 {
-		l.Output = DefaultOutput
-	}
-	return l
-}
-
 // Program is one program to run traced.
 type Program struct {
 	Role  string   // a name for reports when a case runs several: "send"
@@ -55,6 +31,11 @@ type Program struct {
 	Dir   string   // working directory: the case's scratch directory
 	Env   []string // environment; nil for the checker's own
 	Stdin []byte   // standard input; nil for /dev/null
+	// Writable are paths outside Dir that the program may write (Dir
+	// and /dev/shm always are).
+	Writable []string
+
+	limits Limits // as the run had them, for diagnoses
 
 	// Callbacks at the program's stops (see trace.Options).
 	OnSyscall    func(*trace.Stop)
@@ -77,6 +58,10 @@ func (p Program) CommandLine() string {
 type Exec struct {
 	Program Program
 	Trace   *trace.Trace
+	// Gen is the exec generation of the program in the trace: its
+	// syscalls, and its children's, have Syscall.Gen >= Gen. Before it,
+	// the launcher ran (see package sandbox).
+	Gen int
 
 	Stdout, Stderr []byte
 	// StdoutLost and StderrLost count the bytes past the cap, drained
@@ -86,9 +71,17 @@ type Exec struct {
 	ExitCode int            // the root's exit status; -1 if killed
 	Signal   syscall.Signal // the signal that killed the root, or 0
 	TimedOut bool
+	// Limit names the limit that ended the run, if one did: LimitTime,
+	// LimitCPU, LimitMemory, LimitTasks or LimitOutput.
+	Limit string
 	// Leftovers are processes that still ran after the root exited and
 	// were killed.
 	Leftovers []*trace.Process
+	// Outside are files the program made outside its directory and
+	// /dev/shm; the checker removed them.
+	Outside []string
+	// Confinement says how the run was confined, in words.
+	Confinement string
 	// Faults are the SIGSEGV and SIGBUS deliveries, with what was mapped
 	// at the faulting address at that moment.
 	Faults []Fault
@@ -103,18 +96,23 @@ type Running struct {
 	writers [2]*os.File
 	faults  *faultLog
 	lim     Limits
+	box     *box
+	started time.Time
+	done    chan struct{} // closed when the tracer is done
 
 	mu         sync.Mutex
-	rootExited bool
 	killedLate bool
+	limit      string // the limit that ended the run
 }
 
-// Start starts p traced. The run ends when its whole tree has exited,
-// when the limits are hit, or when ctx ends; every process of the tree is
-// then dead.
+// Start starts p traced and confined. The run ends when its whole tree
+// has exited, when a limit is hit, or when ctx ends; every process of the
+// tree is then dead.
 func Start(ctx context.Context, p Program, lim Limits) (*Running, error) {
 	lim = lim.withDefaults()
-	r := &Running{prog: p, lim: lim, faults: &faultLog{}}
+	p.limits = lim
+	r := &Running{prog: p, lim: lim, faults: &faultLog{},
+		done: make(chan struct{})}
 	stdin, err := stdinFile(p.Stdin)
 	if err != nil {
 		return nil, err
@@ -128,16 +126,24 @@ func Start(ctx context.Context, p Program, lim Limits) (*Running, error) {
 			r.closeAll()
 			return nil, fmt.Errorf("pipe: %w", err)
 		}
-		r.outs[i] = newCapture(rd, lim.Output)
+		r.outs[i] = newCapture(rd, lim.Output, lim.Flood, r.flooded)
 		r.writers[i] = wr
 	}
 	opts := trace.Options{
 		Path: p.Exe, Args: p.Args, Dir: p.Dir, Env: p.Env,
 		Stdin: stdin, Stdout: r.writers[0], Stderr: r.writers[1],
-		Context: ctx, Timeout: lim.Timeout,
-		OnSyscall: p.OnSyscall, OnNewProcess: p.OnNewProcess,
+		MaxTasks:  lim.Tasks,
+		OnSyscall: p.OnSyscall, OnNewProcess: r.onNewProcess,
 		OnSignal: r.onSignal, OnExit: r.onExit,
 	}
+	if !lim.Unconfined {
+		if r.box, err = newBox(p, lim); err != nil {
+			r.closeAll()
+			return nil, err
+		}
+		opts.Path, opts.Args, opts.Env = r.box.path, r.box.args, r.box.env
+	}
+	r.started = time.Now()
 	r.tracer, err = trace.Start(opts)
 	// Our copies of the write ends must go, or the readers never see EOF.
 	for _, w := range r.writers {
@@ -145,11 +151,14 @@ func Start(ctx context.Context, p Program, lim Limits) (*Running, error) {
 	}
 	if err != nil {
 		r.closeAll()
+		r.box.remove()
 		return nil, err
 	}
 	for _, c := range r.outs {
 		go c.drain()
 	}
+	go func() { r.tracer.Wait(); close(r.done) }()
+	go r.watchdog(ctx)
 	return r, nil
 }
 
@@ -165,20 +174,36 @@ func Run(ctx context.Context, p Program, lim Limits) *Exec {
 // Wait waits for the run to end and returns its outcome.
 func (r *Running) Wait() *Exec {
 	tr, err := r.tracer.Wait()
-	e := &Exec{Program: r.prog, Trace: tr, Err: err, ExitCode: -1}
+	e := &Exec{Program: r.prog, Trace: tr, Err: err, ExitCode: -1, Gen: 1}
 	r.finishOutput(e)
+	r.mu.Lock()
+	late := r.killedLate
+	e.Limit = r.limit
+	r.mu.Unlock()
+	if r.box != nil {
+		e.Gen = 2
+		e.Confinement = r.box.describe()
+		if r.box.oomKilled() {
+			e.Limit = LimitMemory
+		}
+		r.box.remove()
+	}
 	if tr == nil || tr.Root == nil {
 		return e
 	}
-	e.ExitCode, e.Signal, e.TimedOut = tr.Root.ExitCode, tr.Root.Signal,
-		tr.TimedOut
-	r.mu.Lock()
-	late := r.killedLate
-	r.mu.Unlock()
+	if tr.TooMany {
+		e.Limit = LimitTasks
+	}
+	e.ExitCode, e.Signal = tr.Root.ExitCode, tr.Root.Signal
+	e.TimedOut = e.Limit == LimitTime
 	if late {
 		e.Leftovers = leftovers(tr)
 	}
 	e.Faults = r.faults.list()
+	e.Outside = removeOutside(tr, e.Gen, r.prog, r.started)
+	if msg := launcherFailure(e); msg != "" {
+		e.Err = errors.New(msg)
+	}
 	return e
 }
 
@@ -194,17 +219,16 @@ func (r *Running) onExit(s *trace.Stop) {
 	if r.prog.OnExit != nil {
 		r.prog.OnExit(s)
 	}
+	if r.box != nil {
+		r.box.forget(s.Pid)
+	}
 	if s.Proc.Parent != 0 {
 		return
 	}
-	r.mu.Lock()
-	r.rootExited = true
-	r.mu.Unlock()
 	go func() {
-		time.Sleep(Grace)
 		select {
-		case <-r.done():
-		default:
+		case <-r.done:
+		case <-time.After(Grace):
 			r.mu.Lock()
 			r.killedLate = true
 			r.mu.Unlock()
@@ -213,18 +237,39 @@ func (r *Running) onExit(s *trace.Stop) {
 	}()
 }
 
-// done is closed when the tracer is done.
-func (r *Running) done() <-chan struct{} {
-	ch := make(chan struct{})
-	go func() { r.tracer.Wait(); close(ch) }()
-	return ch
+func (r *Running) onNewProcess(s *trace.Stop) {
+	if r.box != nil {
+		r.box.track(s.Pid)
+	}
+	if r.prog.OnNewProcess != nil {
+		r.prog.OnNewProcess(s)
+	}
 }
 
 func (r *Running) onSignal(s *trace.Stop) {
 	if r.prog.OnSignal != nil {
 		r.prog.OnSignal(s)
 	}
+	if s.Signal.Signo == unix.SIGXCPU {
+		r.hit(LimitCPU)
+	}
 	r.faults.record(s)
+}
+
+// hit records the first limit that ends the run.
+func (r *Running) hit(limit string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.limit == "" {
+		r.limit = limit
+	}
+}
+
+// flooded is called when the program has printed more than the flood
+// limit: the run ends there.
+func (r *Running) flooded() {
+	r.hit(LimitOutput)
+	r.tracer.KillAll()
 }
 
 // finishOutput collects what the readers kept. A pipe still held open by
@@ -268,16 +313,21 @@ func leftovers(tr *trace.Trace) []*trace.Process {
 }
 
 // capture keeps the first max bytes read from r and counts the rest.
+// Past flood bytes in all, it calls flooded once.
 type capture struct {
-	r    *os.File
-	max  int
-	kept bytes.Buffer
-	lost int64
-	done chan struct{}
+	r       *os.File
+	max     int
+	flood   int64
+	flooded func()
+	kept    bytes.Buffer
+	lost    int64
+	over    bool // flooded was called
+	done    chan struct{}
 }
 
-func newCapture(r *os.File, max int) *capture {
-	return &capture{r: r, max: max, done: make(chan struct{})}
+func newCapture(r *os.File, max int, flood int64, flooded func()) *capture {
+	return &capture{r: r, max: max, flood: flood, flooded: flooded,
+		done: make(chan struct{})}
 }
 
 func (c *capture) drain() {
@@ -288,6 +338,10 @@ func (c *capture) drain() {
 		keep := min(n, c.max-c.kept.Len())
 		c.kept.Write(buf[:keep])
 		c.lost += int64(n - keep)
+		if c.flood > 0 && !c.over && int64(c.kept.Len())+c.lost > c.flood {
+			c.over = true
+			c.flooded()
+		}
 		if err != nil {
 			return
 		}

@@ -27,7 +27,7 @@ func prog(t *testing.T) string {
 			progErr = err
 			return
 		}
-		progExe, progErr = Build(root, "testdata/prog", "prog")
+		progExe, progErr = Build(context.Background(), root, "testdata/prog", "prog")
 	})
 	if progErr != nil {
 		t.Fatal(progErr)
@@ -117,10 +117,24 @@ func TestOrphanIsKilledAndReported(t *testing.T) {
 func TestTimeout(t *testing.T) {
 	start := time.Now()
 	e := runProg(t, Limits{Timeout: 200 * time.Millisecond}, "sleep")
+	if !e.TimedOut || e.Signal != unix.SIGTERM || e.Limit != LimitTime {
+		t.Fatalf("timed out %v, signal %v, limit %q", e.TimedOut, e.Signal,
+			e.Limit)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+// TestTermIgnorer: a program that ignores SIGTERM when its time is up is
+// killed with SIGKILL after Grace.
+func TestTermIgnorer(t *testing.T) {
+	start := time.Now()
+	e := runProg(t, Limits{Timeout: 200 * time.Millisecond}, "ignoreterm")
 	if !e.TimedOut || e.Signal != unix.SIGKILL {
 		t.Fatalf("timed out %v, signal %v", e.TimedOut, e.Signal)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 200*time.Millisecond+Grace+time.Second {
 		t.Errorf("took %v", d)
 	}
 }

@@ -17,6 +17,8 @@ type Trace struct {
 	// TimedOut says the context ended (deadline or cancel) before the
 	// tree did; every process was then killed with SIGKILL.
 	TimedOut bool
+	// TooMany says the tree passed Options.MaxTasks and was killed.
+	TooMany  bool
 	Duration time.Duration // from the start to the last exit
 }
 

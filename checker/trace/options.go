@@ -24,6 +24,11 @@ type Options struct {
 	Context context.Context
 	Timeout time.Duration
 
+	// MaxTasks, if not zero, caps the threads and processes alive at once
+	// in the tree: one more, and the whole tree is killed and
+	// Trace.TooMany is set (a fork bomb, or threads without end).
+	MaxTasks int
+
 	// OnSyscall is called at the entry (s.Exit false) and at the exit
 	// (s.Exit true) of every syscall, with s.Syscall set.
 	OnSyscall func(s *Stop)

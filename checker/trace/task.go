@@ -63,6 +63,12 @@ func (t *Tracer) addTask(tid int, ps *pstate) *task {
 	t.tasks[tid] = tk
 	ps.p.Threads = append(ps.p.Threads, tid)
 	ps.live++
+	if max := t.opts.MaxTasks; max > 0 && len(t.tasks) > max {
+		t.mu.Lock()
+		t.tooMany = true
+		t.mu.Unlock()
+		t.KillAll()
+	}
 	return tk
 }
 

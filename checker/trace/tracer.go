@@ -45,6 +45,7 @@ type Tracer struct {
 	alive    map[int]bool // tgids of live processes
 	killing  bool         // KillAll was called: kill every new process
 	timedOut bool
+	tooMany  bool // MaxTasks was passed
 }
 
 // waitResult is one status returned by wait4.
@@ -123,6 +124,17 @@ func (t *Tracer) killAll(timedOut bool) {
 	t.timedOut = t.timedOut || timedOut
 	for pid := range t.alive {
 		unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+// Signal sends sig to every live process of the tree, by pid, as KillAll
+// does: SIGTERM first gives a program the chance to end on its own. It
+// may be called from any goroutine.
+func (t *Tracer) Signal(sig unix.Signal) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for pid := range t.alive {
+		unix.Kill(pid, sig)
 	}
 }
 
@@ -215,6 +227,7 @@ func (t *Tracer) finish() {
 	t.trace.Duration = t.since()
 	t.mu.Lock()
 	t.trace.TimedOut = t.timedOut
+	t.trace.TooMany = t.tooMany
 	t.mu.Unlock()
 }
 

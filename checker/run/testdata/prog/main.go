@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +40,9 @@ func main() {
 		}
 		fmt.Println("parent exits")
 	case "sleep":
+		time.Sleep(time.Hour)
+	case "ignoreterm":
+		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
 		time.Sleep(time.Hour)
 	case "stdin":
 		b := make([]byte, 100)
