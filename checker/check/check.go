@@ -60,6 +60,9 @@ type Case struct {
 	Usage bool
 	// KeepsShm marks a case whose contract leaves a /dev/shm object.
 	KeepsShm bool
+	// Parallel marks a slow case (one that waits for a time-out): it
+	// runs beside the others instead of before them.
+	Parallel bool
 }
 
 // Result is one case as it ran.
@@ -218,7 +221,7 @@ func firstPerCase(fs []report.Failure) []report.Failure {
 
 // Labs returns every lab's registry, in order.
 func Labs() []*Lab {
-	labs := []*Lab{pagesLab, createLab, copyLab, forksumLab}
+	labs := []*Lab{pagesLab, createLab, copyLab, shmLab, forksumLab}
 	sort.Slice(labs, func(i, j int) bool { return labs[i].ID < labs[j].ID })
 	return labs
 }

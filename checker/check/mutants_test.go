@@ -79,6 +79,25 @@ func fromList(n int, list []int) ([]byte, error) {
 	{"02", "mode 0644", "mode", []edit{
 		e("flags, 0o640)", "flags, 0o644)")}},
 
+	// 05-shm
+	{"05", "receiver without the ready wait", "waits-for-ready", []edit{
+		e("for atomic.LoadUint32(ready(m)) != 1 {",
+			"for atomic.LoadUint32(ready(m)) != 1 && false {")}},
+	{"05", "sender with MAP_PRIVATE", "send-mmap", []edit{
+		e("unix.PROT_READ|unix.PROT_WRITE,\n\t\tunix.MAP_SHARED)",
+			"unix.PROT_READ|unix.PROT_WRITE,\n\t\tunix.MAP_PRIVATE)")}},
+	{"05", "receiver never unlinks", "recv-unlinks", []edit{
+		e("if err := shm.Unlink(name); err != nil {",
+			"if err := error(nil); err != nil {")}},
+	{"05", "sender without O_EXCL", "send-open", []edit{
+		e("unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600)",
+			"unix.O_RDWR|unix.O_CREAT, 0o600)")}},
+	{"05", "receiver maps read-write", "recv-read-only", []edit{
+		e("fd, err := shm.Open(name, unix.O_RDONLY, 0)",
+			"fd, err := shm.Open(name, unix.O_RDWR, 0)"),
+		e("unix.Mmap(fd, 0, size, unix.PROT_READ, unix.MAP_SHARED)",
+			"unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)")}},
+
 	// 06-anon-fork
 	{"06", "MAP_PRIVATE|MAP_ANONYMOUS slots", "shared-mapping", []edit{
 		e("unix.MAP_SHARED|unix.MAP_ANONYMOUS", "unix.MAP_PRIVATE|unix.MAP_ANONYMOUS")}},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -38,7 +39,14 @@ type Ctx struct {
 // Program returns a Program of exe (the student's or the reference)
 // with args, in the case's scratch directory, with the lab's callbacks.
 func (c *Ctx) Program(exe string, args ...string) run.Program {
-	p := run.Program{Exe: exe, Name: c.Lab.Command, Args: args, Dir: c.Dir}
+	return c.Role(exe, "", args...)
+}
+
+// Role is Program for a case that runs several programs: role names the
+// part this one plays ("send"), for the lab's callbacks and for reports.
+func (c *Ctx) Role(exe, role string, args ...string) run.Program {
+	p := run.Program{Exe: exe, Name: c.Lab.Command, Args: args, Dir: c.Dir,
+		Role: role}
 	if c.Lab.Observe != nil {
 		c.Lab.Observe(c.Result, &p)
 	}
@@ -86,12 +94,8 @@ func (l *Lab) Check(ctx context.Context, cfg Config) *Outcome {
 		}
 		defer os.RemoveAll(filepath.Dir(ref))
 	}
-	for _, c := range l.Cases {
-		if ctx.Err() != nil {
-			break
-		}
-		r := l.runCase(ctx, c, exe, ref, cfg.Limits)
-		out.Results = append(out.Results, r)
+	out.Results = l.runCases(ctx, exe, ref, cfg.Limits)
+	for _, r := range out.Results {
 		if e := r.Exec(); e != nil && e.Confinement != "" {
 			rep.Notes = appendOnce(rep.Notes, "runs confined: "+
 				e.Confinement)
@@ -116,6 +120,37 @@ func (l *Lab) Check(ctx context.Context, cfg Config) *Outcome {
 	}
 	rep.Tally()
 	return out
+}
+
+// runCases runs the lab's cases, one after the other, except the
+// Parallel ones, which run beside them. It returns the results in the
+// lab's order, without the cases an interruption kept from running.
+func (l *Lab) runCases(ctx context.Context, exe, ref string,
+	lim run.Limits) []*Result {
+	results := make([]*Result, len(l.Cases))
+	var wg sync.WaitGroup
+	for i, c := range l.Cases {
+		if c.Parallel {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = l.runCase(ctx, c, exe, ref, lim)
+			}()
+		}
+	}
+	for i, c := range l.Cases {
+		if !c.Parallel && ctx.Err() == nil {
+			results[i] = l.runCase(ctx, c, exe, ref, lim)
+		}
+	}
+	wg.Wait()
+	var done []*Result
+	for _, r := range results {
+		if r != nil {
+			done = append(done, r)
+		}
+	}
+	return done
 }
 
 func (l *Lab) needsReference() bool {

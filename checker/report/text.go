@@ -92,7 +92,7 @@ func WriteLab(w io.Writer, l *Lab, opt TextOptions) {
 // WriteCheck writes one check: its verdict, its doc, and for a failure the
 // first failing case (all kept cases with Verbose), and the hint if asked.
 func WriteCheck(w io.Writer, c *Check, opt TextOptions) {
-	const width = 22
+	const width = 26
 	switch c.Status {
 	case Pass:
 		green.Fprint(w, "  ok    ")
