@@ -221,7 +221,8 @@ func firstPerCase(fs []report.Failure) []report.Failure {
 
 // Labs returns every lab's registry, in order.
 func Labs() []*Lab {
-	labs := []*Lab{pagesLab, createLab, copyLab, shmLab, forksumLab}
+	labs := []*Lab{pagesLab, createLab, copyLab, patchLab, shmLab,
+		forksumLab}
 	sort.Slice(labs, func(i, j int) bool { return labs[i].ID < labs[j].ID })
 	return labs
 }

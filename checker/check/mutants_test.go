@@ -79,6 +79,28 @@ func fromList(n int, list []int) ([]byte, error) {
 	{"02", "mode 0644", "mode", []edit{
 		e("flags, 0o640)", "flags, 0o644)")}},
 
+	// 04-msync
+	{"04", "MS_ASYNC instead of MS_SYNC", "msync", []edit{
+		e("unix.Msync(m, unix.MS_SYNC)", "unix.Msync(m, unix.MS_ASYNC)")}},
+	{"04", "MS_ASYNC instead of MS_SYNC", "clean-at-munmap", []edit{
+		e("unix.Msync(m, unix.MS_SYNC)", "unix.Msync(m, unix.MS_ASYNC)")}},
+	{"04", "msync over the first page only", "msync", []edit{
+		e("unix.Msync(m, unix.MS_SYNC)", "unix.Msync(m[:1], unix.MS_SYNC)")}},
+	{"04", "msync before the write", "clean-at-munmap", []edit{
+		e("\tcopy(m[at:], text)\n", ""),
+		e("\tif err := unix.Munmap(m); err != nil {\n\t\treturn fmt.Errorf(\"munmap",
+			"\tcopy(m[at:], text)\n\tif err := unix.Munmap(m); err != nil {\n"+
+				"\t\treturn fmt.Errorf(\"munmap")}},
+	{"04", "maps from the start of the file", "maps-only-touched-pages", []edit{
+		e("unix.Mmap(fd, first*ps, n,", "unix.Mmap(fd, 0, n+int(first*ps),"),
+		e("copy(m[at:], text)", "copy(m[first*ps+at:], text)")}},
+	{"04", "an unaligned mapping offset", "maps-only-touched-pages", []edit{
+		e("unix.Mmap(fd, first*ps, n,", "unix.Mmap(fd, first*ps+at, n,"),
+		e("copy(m[at:], text)", "copy(m, text)")}},
+	{"04", "no check for the end of the file", "past-end", []edit{
+		e("if offset > st.Size-int64(len(text)) {",
+			"if offset > st.Size-int64(len(text)) && false {")}},
+
 	// 05-shm
 	{"05", "receiver without the ready wait", "waits-for-ready", []edit{
 		e("for atomic.LoadUint32(ready(m)) != 1 {",
