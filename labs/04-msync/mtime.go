@@ -43,7 +43,7 @@ func mtime(l *lab.Lab) error {
 			claim: "the page was clean again, so the write faulted and set " +
 				"mtime again: write plus msync does update mtime, but " +
 				"through the write's fault"},
-		{title: "write m[1], same page", write: true, reset: true,
+		{title: "write m[1], same page", write: true, at: 1, reset: true,
 			claim: "the page was dirty and writable: no fault, and mtime " +
 				"stays as it was"},
 		{title: "msync(MS_SYNC)",
@@ -61,7 +61,8 @@ func mtime(l *lab.Lab) error {
 // mtimeStep is one step of the mtime section and what it should show.
 type mtimeStep struct {
 	title  string
-	write  bool // write a byte; else msync(MS_SYNC)
+	write  bool // write a byte at m[at]; else msync(MS_SYNC)
+	at     int
 	reset  bool // set mtime back to oldTime first
 	fault  bool // the step should fault once
 	update bool // the step should update mtime
@@ -70,10 +71,9 @@ type mtimeStep struct {
 
 // mtimeWatch runs the steps of the mtime section on the mapping m of fd.
 type mtimeWatch struct {
-	l      *lab.Lab
-	fd     int
-	m      []byte
-	writes byte
+	l  *lab.Lab
+	fd int
+	m  []byte
 }
 
 // run runs one step and checks its faults and its effect on mtime.
@@ -83,10 +83,9 @@ func (w *mtimeWatch) run(s mtimeStep) error {
 			return err
 		}
 	}
-	w.writes++
 	d, callErr := w.l.Step(s.title, func() error {
 		if s.write {
-			w.m[w.writes%2] = w.writes
+			w.m[s.at] = 'w'
 			return nil
 		}
 		return unix.Msync(w.m, unix.MS_SYNC)
