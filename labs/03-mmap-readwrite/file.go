@@ -128,6 +128,19 @@ func anyCached(cache []mem.CacheState) bool {
 	return false
 }
 
+// onTmpfs says so and returns true where the scratch directory is on
+// tmpfs (chosen with -dir): there the page cache is the file, nothing is
+// read from or written back to a disk, and a section about the disk has
+// nothing to show.
+func onTmpfs(l *lab.Lab) bool {
+	if !lab.OnTmpfs(l.Dir) {
+		return false
+	}
+	l.Skip("the scratch directory is on tmpfs: no disk to read from or " +
+		"write back to (leave -dir out, or pick a disk-backed directory)")
+	return true
+}
+
 // look draws the kernel's view of m, a mapping of fd from page 0.
 func look(l *lab.Lab, m []byte, fd int) (lab.View, error) {
 	v, err := lab.LookFile(m, fd, 0)
