@@ -64,7 +64,8 @@ func TestSolutionsPass(t *testing.T) {
 	}
 }
 
-// TestExercisesFail checks every lab's untouched exercise: it must fail.
+// TestExercisesFail checks every lab's untouched exercise: it must fail,
+// and score nothing (no check may pass on a program that does nothing).
 func TestExercisesFail(t *testing.T) {
 	root := moduleRoot(t)
 	for _, lab := range Labs() {
@@ -74,8 +75,9 @@ func TestExercisesFail(t *testing.T) {
 				t.Skip("no exercise yet")
 			}
 			out := lab.Check(context.Background(), Config{Module: root})
-			if out.Report.Status == report.Pass {
-				t.Errorf("the untouched exercise passes")
+			if out.Report.Status == report.Pass || out.Report.Points != 0 {
+				t.Errorf("the untouched exercise scores %d points:\n%s",
+					out.Report.Points, summary(out.Report))
 			}
 		})
 	}

@@ -320,6 +320,9 @@ var copyMissingSrc = &Check{
 	Hint:   "Open SRC first; if that fails, report the error on stderr and exit 1 before touching DST.",
 	Points: 2,
 	Run: func(p *Pass) {
+		if !p.Working() {
+			return
+		}
 		p.Each(func(r *Result) {
 			if !r.Case.Want.(copyWant).Missing {
 				return

@@ -336,6 +336,12 @@ var patchEmpty = &Check{
 			if w.Text != "" {
 				return
 			}
+			a, _ := w.pages()
+			want := fmt.Sprintf("patched 0 bytes at %d (pages %d-%d)\n",
+				w.Offset, a, a)
+			if !stdoutIs(p, r, r.Exec(), want) {
+				return
+			}
 			if maps := patchMaps(r); len(maps) > 0 {
 				p.Failf(r, maps[0], "expected no mapping for an empty TEXT")
 			}

@@ -639,6 +639,9 @@ var shmSendExisting = &Check{
 	Hint:   "With O_EXCL, open fails with EEXIST: report it and exit 1 without touching or removing the object, which is not yours.",
 	Points: 2,
 	Run: func(p *Pass) {
+		if !p.Working() {
+			return
+		}
 		p.Each(func(r *Result) {
 			if !r.Case.Want.(shmWant).Existing {
 				return

@@ -317,6 +317,10 @@ var forksumNoExec = &Check{
 	Run: func(p *Pass) {
 		p.Each(func(r *Result) {
 			e := r.Exec()
+			if len(workers(e)) == 0 {
+				p.Failf(r, nil, "the parent made no child process")
+				return
+			}
 			for _, kid := range workers(e) {
 				for _, sc := range e.Trace.Of(kid.Pid) {
 					switch {
@@ -410,6 +414,10 @@ var forksumReaped = &Check{
 	Run: func(p *Pass) {
 		p.Each(func(r *Result) {
 			seen, _ := forksumOf(r)
+			if len(workers(r.Exec())) == 0 {
+				p.Failf(r, nil, "the parent made no child process")
+				return
+			}
 			for _, kid := range workers(r.Exec()) {
 				if !seen.reaped[kid.Pid] {
 					p.Failf(r, nil, "a child (the %s) was never waited "+
