@@ -1,6 +1,11 @@
 package fault
 
-import "runtime/debug"
+import (
+	"os"
+	"runtime/debug"
+
+	"golang.org/x/sys/unix"
+)
 
 // Try runs f, which makes one memory access, and reports whether it
 // faulted and at which address. Unlike Catch it looks nothing up while
@@ -31,3 +36,19 @@ func Try(f func()) (addr uintptr, faulted bool) {
 func Classify(access Access, addr uintptr) *Error {
 	return classify(access, addr)
 }
+
+// Warm takes one fault and catches it, so that the Go runtime's first
+// recovery from a fault (which faults in runtime memory of its own) is
+// over before a lab counts the faults of a step that catches one.
+func Warm() {
+	m, err := unix.Mmap(-1, 0, os.Getpagesize(), unix.PROT_NONE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return
+	}
+	Try(func() { sink = m[0] })
+	unix.Munmap(m)
+}
+
+// sink keeps Warm's read from being optimised away.
+var sink byte

@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+
+	"github.com/mmaplab/mmaplab/internal/fault"
 )
 
 // Section is one experiment of a lab. Sections run in order; -only runs
@@ -174,6 +176,7 @@ func (p *Program) start(stdout io.Writer, dir string) (*Lab, error) {
 	// Fault counters are per thread: keep the experiments on one.
 	runtime.LockOSThread()
 	growStack()
+	fault.Warm()
 	l := &Lab{Out: stdout, name: p.Name}
 	l.stopSignals = onInterrupt(l.cleanup)
 	var note string
