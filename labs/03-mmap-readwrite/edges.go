@@ -203,7 +203,7 @@ func tailReads(l *lab.Lab, m []byte, fd int) error {
 		return err
 	}
 	l.Claim(fe == nil && st.Size == int64(len(data)) && text == data,
-		"no fault, but the file still has %d bytes (fstat) and read(2) "+
+		"no signal, but the file still has %d bytes (fstat) and read(2) "+
 			"returns %q: a write past the end of the file never makes it "+
 			"longer", st.Size, text)
 	return nil
