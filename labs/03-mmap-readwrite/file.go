@@ -213,9 +213,6 @@ func pageList(idx []int) string {
 // so that the step's fault counts hold only the access itself.
 func access(l *lab.Lab, title string, a fault.Access, m []byte,
 	off int) (*fault.Error, error) {
-	if err := prime(); err != nil {
-		return nil, err
-	}
 	var addr uintptr
 	var faulted bool
 	_, err := l.Step(title, func() error {
@@ -232,27 +229,6 @@ func access(l *lab.Lab, title string, a fault.Access, m []byte,
 		return nil, err
 	}
 	return fault.Classify(a, addr), nil
-}
-
-// primed is set once the lab's thread has taken a signal.
-var primed bool
-
-// prime makes the lab's thread take one harmless signal, a read of a page
-// mapped PROT_NONE. The first signal a thread takes runs on memory it has
-// not touched yet (the handler's stack, the runtime's panic path): its
-// page faults would show in the first step that faults.
-func prime() error {
-	if primed {
-		return nil
-	}
-	guard, err := mem.MapAnon(1, unix.PROT_NONE, unix.MAP_PRIVATE)
-	if err != nil {
-		return err
-	}
-	defer mem.UnmapAnon(guard)
-	fault.Try(func() { mem.Touch(guard, 0) })
-	primed = true
-	return nil
 }
 
 // faultLine describes a caught fault in one line: the signal, the page of
