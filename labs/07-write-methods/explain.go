@@ -69,7 +69,8 @@ func explainPageCache(l *lab.Lab, p *place, rs []*result) {
 			"page cache, and cachestat counts none dirty: tmpfs pages "+
 			"live in memory only, there is no disk to write them to")
 		if len(rs) > 1 {
-			l.Claim(clean(rs[1]), "fsync on tmpfs has nothing to wait for")
+			l.Claim(clean(rs[1]), "after fsync, as before, no page is "+
+				"dirty: on tmpfs fsync has nothing to write")
 		}
 		return
 	}

@@ -85,8 +85,6 @@ func newSource(size int) (*source, error) {
 	return &source{data: data, sum: crc32.Checksum(data, castagnoli)}, nil
 }
 
-func (s *source) free() { mem.UnmapAnon(s.data) }
-
 // runOnce runs the method once in place p and checks the file it wrote.
 func runOnce(m method, p *place, src *source, durable bool) (sample,
 	error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,18 +161,25 @@ func sysfsChoice(path string) string {
 	return word
 }
 
-// tmpfsHugeOption finds the mount that holds dir in /proc/self/mountinfo
-// and returns its mount point and its huge= option; a tmpfs mounted
-// without one has huge=never.
+// tmpfsHugeOption returns the mount point of the mount that holds dir and
+// its huge= option, from /proc/self/mountinfo.
 func tmpfsHugeOption(dir string) (mount, huge string) {
-	mount, huge = "the mount", "never"
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
-		return mount, huge
+		return "the mount", "never"
 	}
 	defer f.Close()
+	return hugeOption(f, dir)
+}
+
+// hugeOption finds the mount that holds dir in a mountinfo listing (the
+// longest mount point that contains it; of two on the same point, the
+// later, which hides the other) and returns its huge= option. A tmpfs
+// mounted without one has huge=never.
+func hugeOption(r io.Reader, dir string) (mount, huge string) {
+	mount, huge = "the mount", "never"
 	best := ""
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		point, options, ok := mountFields(sc.Text())
 		if !ok || !within(dir, point) || len(point) < len(best) {
