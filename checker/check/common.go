@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mmaplab/mmaplab/checker/run"
 )
 
@@ -60,6 +62,26 @@ var leavesNothing = &Check{
 				p.Failf(r, nil, "left in /dev/shm: %s (removed by the "+
 					"checker)", strings.Join(r.Shm, ", "))
 			}
+		}
+	},
+}
+
+// staysInside: the program does only what an exercise may do.
+var staysInside = &Check{
+	Name:   "stays-inside",
+	Doc:    "writes only in its working directory and /dev/shm, and opens no IP socket",
+	Hint:   "An exercise needs no network and no files but its own: write in the working directory (or the paths you are given) only.",
+	Points: 1,
+	Run: func(p *Pass) {
+		for _, r := range p.Results {
+			for _, e := range r.Execs {
+				if refused := e.Refused(); len(refused) > 0 {
+					p.Failf(r, nil, "%s", strings.Join(refused, "; "))
+				}
+			}
+		}
+		if len(p.failures) == 0 {
+			p.Working() // nothing refused, but did it do anything?
 		}
 	},
 }
@@ -126,7 +148,7 @@ func status(e *run.Exec) string {
 	case e.TimedOut:
 		return "a time-out"
 	case e.Signal != 0:
-		return "death by " + e.Signal.String()
+		return "death by " + unix.SignalName(e.Signal)
 	case e.Crashed():
 		return "a crash (" + run.CrashSummary(string(e.Stderr)) + ")"
 	}

@@ -31,7 +31,7 @@ var pagesLab = &Lab{
 	Checks: []*Check{
 		pagesOutput, pagesPageSize, pagesResidency, pagesMincoreMap,
 		pagesMmap, pagesNoHuge, pagesMincoreRange, pagesMunmap,
-		pagesLiteral, usageErrors, runsCleanly, leavesNothing,
+		pagesLiteral, usageErrors, runsCleanly, leavesNothing, staysInside,
 	},
 }
 

@@ -28,7 +28,7 @@ var createLab = &Lab{
 	Checks: []*Check{
 		createOutput, createContent, createMode, createRefuses,
 		createOpen, createTruncFirst, createMmap, createNoWrite,
-		usageErrors, runsCleanly, leavesNothing,
+		usageErrors, runsCleanly, leavesNothing, staysInside,
 	},
 }
 

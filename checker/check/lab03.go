@@ -29,7 +29,7 @@ var copyLab = &Lab{
 	Checks: []*Check{
 		copyOutput, copyContent, copyMode, copyNoReadWrite, copyDstOpen,
 		copyTruncFirst, copyDstMmap, copySrcMmap, copyUnmapped,
-		copyEmpty, copyMissingSrc, usageErrors, runsCleanly, leavesNothing,
+		copyEmpty, copyMissingSrc, usageErrors, runsCleanly, leavesNothing, staysInside,
 	},
 }
 

@@ -37,7 +37,7 @@ var patchLab = &Lab{
 	Observe: observePatch,
 	Checks: []*Check{
 		patchOutput, patchContent, patchMapping, patchMsync, patchClean,
-		patchEmpty, patchPastEnd, usageErrors, runsCleanly, leavesNothing,
+		patchEmpty, patchPastEnd, usageErrors, runsCleanly, leavesNothing, staysInside,
 	},
 }
 

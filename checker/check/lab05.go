@@ -43,7 +43,7 @@ var shmLab = &Lab{
 		shmRecvPrints, shmSendOutput, shmCrossSend, shmCrossRecv,
 		shmSendOpen, shmSendTrunc, shmSendMmap, shmRecvOpen, shmRecvMmap,
 		shmRecvUnlinks, shmWaitsReady, shmReadyLast, shmRecvTimeout,
-		shmSendExisting, usageErrors, runsCleanly, leavesNothing,
+		shmSendExisting, usageErrors, runsCleanly, leavesNothing, staysInside,
 	},
 }
 

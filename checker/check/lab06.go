@@ -32,7 +32,7 @@ var forksumLab = &Lab{
 	Checks: []*Check{
 		forksumOutput, forksumMapping, forksumChildren, forksumNoExec,
 		forksumSlotsAtExit, forksumSlotsAtMunmap, forksumReaped,
-		forksumDelayed, usageErrors, runsCleanly, leavesNothing,
+		forksumDelayed, usageErrors, runsCleanly, leavesNothing, staysInside,
 	},
 }
 

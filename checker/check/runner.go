@@ -106,6 +106,10 @@ func (l *Lab) Check(ctx context.Context, cfg Config) *Outcome {
 				"directory are tmpfs): checks of write-back are skipped")
 		}
 	}
+	if n := len(l.Cases) - len(out.Results); n > 0 && ctx.Err() == nil {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("a run was ended by a "+
+			"limit, so the other %d cases were not run", n))
+	}
 	if ctx.Err() != nil {
 		rep.Status = report.Interrupted
 		rep.Notes = append(rep.Notes, fmt.Sprintf("interrupted after %d "+
@@ -116,6 +120,10 @@ func (l *Lab) Check(ctx context.Context, cfg Config) *Outcome {
 	for _, c := range l.Checks {
 		p := &Pass{Lab: l, Results: out.Results, Source: dir}
 		c.Run(p)
+		if stopped(out.Results) && len(p.failures) == 0 && p.skip == "" {
+			p.Failf(nil, nil, "not judged: a run was ended by a limit, "+
+				"so the cases this check needs were not run")
+		}
 		rep.Checks = append(rep.Checks, c.verdict(p))
 	}
 	rep.Tally()
@@ -139,7 +147,7 @@ func (l *Lab) runCases(ctx context.Context, exe, ref string,
 		}
 	}
 	for i, c := range l.Cases {
-		if !c.Parallel && ctx.Err() == nil {
+		if !c.Parallel && ctx.Err() == nil && !stopped(results) {
 			results[i] = l.runCase(ctx, c, exe, ref, lim)
 		}
 	}
@@ -151,6 +159,23 @@ func (l *Lab) runCases(ctx context.Context, exe, ref string,
 		}
 	}
 	return done
+}
+
+// stopped reports whether a run so far was ended by a limit (time, CPU,
+// memory, processes, output): a program that does that once would do it
+// in every case, so the others are not run.
+func stopped(results []*Result) bool {
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		for _, e := range r.Execs {
+			if e.Limit != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (l *Lab) needsReference() bool {

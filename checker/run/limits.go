@@ -26,7 +26,7 @@ const (
 	DefaultOutput  = 1 << 20  // 1 MiB kept of each stream
 	DefaultFlood   = 64 << 20 // 64 MiB printed in all: the run ends
 	DefaultMemory  = 2 << 30  // 2 GiB for the whole tree
-	DefaultTasks   = 512      // lab 06 needs 64 workers and ~10 threads
+	DefaultTasks   = 256      // lab 06 needs 64 workers and ~10 threads
 	// Grace is how long the other processes of a tree may live on after
 	// its root exited before they count as left behind and are killed;
 	// it is also the time a program has between SIGTERM and SIGKILL
@@ -48,7 +48,9 @@ func (l Limits) withDefaults() Limits {
 		l.Timeout = DefaultTimeout
 	}
 	if l.CPU <= 0 {
-		l.CPU = l.Timeout
+		// Half the wall-clock limit: a busy loop is told apart from a
+		// program that sleeps or waits.
+		l.CPU = l.Timeout / 2
 	}
 	if l.Output <= 0 {
 		l.Output = DefaultOutput

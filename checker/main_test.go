@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mmaplab/mmaplab/checker/run"
+)
+
+// checkerExe is the checker, built once for the tests that run it as a
+// student or an instructor would.
+var checkerExe string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		root, err := run.ModuleRoot(".")
+		if err == nil {
+			checkerExe, err = run.Build(context.Background(), root, ".",
+				"checker")
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "build the checker:", err)
+			return 1
+		}
+		defer os.RemoveAll(filepath.Dir(checkerExe))
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// hostile are the misbehaviours of testdata/hostile, and what the
+// checker must say of each.
+var hostile = []struct {
+	what, diagnosis string
+	timeout         time.Duration
+}{
+	{"hang", "did not finish in 2s", 2 * time.Second},
+	{"busyloop", "of CPU time", 2 * time.Second},
+	{"forkbomb", "fork bomb?", 5 * time.Second},
+	{"flood", "an output flood", 2 * time.Second},
+	// Filling 2 GiB takes seconds of CPU (a fault per page): the CPU
+	// limit, half the time limit, must not end it first.
+	{"memhog", "of memory", 10 * time.Second},
+	{"nilptr", "nil pointer dereference", 2 * time.Second},
+	{"panic", "panic: the copy went wrong", 2 * time.Second},
+	{"shmleak", "left in /dev/shm", 2 * time.Second},
+	{"outside", "outside its directory", 2 * time.Second},
+	{"orphan", "still ran after the program exited", 2 * time.Second},
+	{"termignore", "SIGKILL", 2 * time.Second},
+	{"inet", "IP socket", 2 * time.Second},
+}
+
+// TestHostile runs the checker on each misbehaving program: it must exit
+// 1 with the right diagnosis, within the time limit and a few seconds,
+// and leave no process, no /dev/shm object and no file behind.
+func TestHostile(t *testing.T) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("become a subreaper: %v", err)
+	}
+	tmp := t.TempDir()
+	for _, h := range hostile {
+		t.Run(h.what, func(t *testing.T) {
+			shmBefore := shmNames()
+			start := time.Now()
+			cmd := exec.Command(checkerExe, "03", "-dir", "testdata/hostile",
+				"-timeout", h.timeout.String())
+			cmd.Env = append(os.Environ(), "MMAPLAB_HOSTILE="+h.what,
+				"TMPDIR="+tmp, "NO_COLOR=1")
+			out, err := cmd.CombinedOutput()
+			took := time.Since(start)
+			if code := cmd.ProcessState.ExitCode(); code != 1 {
+				t.Errorf("exit %d (%v), want 1:\n%s", code, err, out)
+			}
+			if !strings.Contains(string(out), h.diagnosis) {
+				t.Errorf("no %q in the report:\n%s", h.diagnosis, out)
+			}
+			if took > h.timeout+8*time.Second {
+				t.Errorf("took %v for a %v limit", took, h.timeout)
+			}
+			checkNothingLeft(t, tmp, shmBefore)
+		})
+	}
+}
+
+// checkNothingLeft fails if a process, a /dev/shm object or a file made
+// by the run is still there.
+func checkNothingLeft(t *testing.T, tmp string, shmBefore map[string]bool) {
+	t.Helper()
+	time.Sleep(100 * time.Millisecond) // orphans reach the subreaper
+	for _, pid := range children() {
+		t.Errorf("process %d left running: %s", pid, cmdline(pid))
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	reap()
+	for name := range shmNames() {
+		if !shmBefore[name] {
+			t.Errorf("left in /dev/shm: %s", name)
+			os.Remove("/dev/shm/" + name)
+		}
+	}
+	left, _ := os.ReadDir(tmp)
+	for _, e := range left {
+		t.Errorf("left in $TMPDIR: %s", e.Name())
+		os.RemoveAll(filepath.Join(tmp, e.Name()))
+	}
+	if escaped, _ := filepath.Glob("/tmp/mmaplab-hostile-*"); len(escaped) > 0 {
+		t.Errorf("left in /tmp: %v", escaped)
+		for _, p := range escaped {
+			os.Remove(p)
+		}
+	}
+}
+
+// shmNames lists the objects in /dev/shm that a checked run could make:
+// the hostile program's, and the checker's own. Other programs on the
+// machine may make and remove objects there meanwhile.
+func shmNames() map[string]bool {
+	names := map[string]bool{}
+	entries, _ := os.ReadDir("/dev/shm")
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "mmaplab-hostile-") ||
+			strings.HasPrefix(e.Name(), "mmaplab-chk-") {
+			names[e.Name()] = true
+		}
+	}
+	return names
+}
+
+// children lists the live children of this process (orphans of the runs
+// come here: the test is a subreaper).
+func children() []int {
+	var pids []int
+	self := os.Getpid()
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		_, rest, _ := strings.Cut(string(data), ") ")
+		f := strings.Fields(rest)
+		if len(f) > 1 && f[1] == strconv.Itoa(self) && f[0] != "Z" {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func cmdline(pid int) string {
+	data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return strings.ReplaceAll(string(data), "\x00", " ")
+}
+
+// reap collects zombies handed to this subreaper.
+func reap() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+	}
+}
