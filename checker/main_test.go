@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -172,5 +173,49 @@ func reap() {
 		if pid <= 0 || err != nil {
 			return
 		}
+	}
+}
+
+// TestInterrupt presses Ctrl-C while the checker runs: it must stop, say
+// what it had checked, exit 130, and leave nothing behind.
+func TestInterrupt(t *testing.T) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("become a subreaper: %v", err)
+	}
+	for _, after := range []time.Duration{300 * time.Millisecond,
+		2 * time.Second, 4 * time.Second} {
+		t.Run(after.String(), func(t *testing.T) {
+			tmp := t.TempDir()
+			shmBefore := shmNames()
+			cmd := exec.Command(checkerExe, "-solution")
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "NO_COLOR=1")
+			// A terminal sends Ctrl-C's SIGINT to the whole foreground
+			// process group: the checker, its go build, its runs.
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(after)
+			unix.Kill(-cmd.Process.Pid, unix.SIGINT)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+				<-done
+				t.Fatalf("the checker went on for 10 s after Ctrl-C:\n%s",
+					out.String())
+			}
+			if code := cmd.ProcessState.ExitCode(); code != 130 {
+				t.Errorf("exit %d, want 130:\n%s", code, out.String())
+			}
+			if !strings.Contains(out.String(), "interrupted") {
+				t.Errorf("no word of the interruption:\n%s", out.String())
+			}
+			checkNothingLeft(t, tmp, shmBefore)
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // BuildError is a package that does not compile: Output is the compiler's
@@ -60,10 +61,23 @@ func Build(ctx context.Context, module, dir, name string) (exe string,
 		pkgDir = module
 	}
 	cmd := exec.CommandContext(ctx, GoTool(), args...)
+	// Interrupted, go build stops its compilers itself; SIGKILL would
+	// leave them running.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Dir = pkgDir
+	// go build's work files go in our directory too: interrupted, go
+	// may not remove them itself.
+	cmd.Env = append(os.Environ(), "GOTMPDIR="+out)
 	var msg bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &msg, &msg
-	if err := cmd.Run(); err != nil {
+	err = cmd.Run()
+	if work, _ := filepath.Glob(filepath.Join(out, "go-build*")); len(work) > 0 {
+		for _, w := range work {
+			os.RemoveAll(w)
+		}
+	}
+	if err != nil {
 		os.RemoveAll(out)
 		var exit *exec.ExitError
 		if errors.As(err, &exit) && ctx.Err() == nil {
