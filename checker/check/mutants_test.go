@@ -79,6 +79,32 @@ func fromList(n int, list []int) ([]byte, error) {
 	{"02", "mode 0644", "mode", []edit{
 		e("flags, 0o640)", "flags, 0o644)")}},
 
+	// 03-mmap-readwrite
+	{"03", "DST opened O_WRONLY", "dst-rdwr", []edit{
+		e("unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC|", "unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|")}},
+	{"03", "no ftruncate before the mapping", "ftruncate-first", []edit{
+		e("if err := unix.Ftruncate(out, size); err != nil {",
+			"if err := error(nil); err != nil {")}},
+	{"03", "DST mapped MAP_PRIVATE", "dst-mmap", []edit{
+		e("unix.PROT_READ|unix.PROT_WRITE,\n\t\tunix.MAP_SHARED)",
+			"unix.PROT_READ|unix.PROT_WRITE,\n\t\tunix.MAP_PRIVATE)")}},
+	{"03", "read and write instead of the mappings", "no-read-write", []edit{
+		e("if err := copyMapped(in, out, int(size), src, dst); err != nil {",
+			"if err := copyRW(in, out, int(size)); err != nil {"),
+		e("func openSource(", `// copyRW copies with read and write, not through mappings.
+func copyRW(in, out, size int) error {
+	buf := make([]byte, size)
+	if _, err := unix.Read(in, buf); err != nil {
+		return err
+	}
+	_, err := unix.Pwrite(out, buf, 0)
+	return err
+}
+
+func openSource(`)}},
+	{"03", "maps an empty SRC", "empty-src", []edit{
+		e("if size == 0 {\n\t\treturn 0, nil", "if size < 0 {\n\t\treturn 0, nil")}},
+
 	// 04-msync
 	{"04", "MS_ASYNC instead of MS_SYNC", "msync", []edit{
 		e("unix.Msync(m, unix.MS_SYNC)", "unix.Msync(m, unix.MS_ASYNC)")}},
