@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mmaplab/mmaplab/checker/run"
+	"github.com/mmaplab/mmaplab/internal/golden"
 )
 
 // checkerExe is the checker, built once for the tests that run it as a
@@ -36,6 +38,36 @@ func TestMain(m *testing.M) {
 		return m.Run()
 	}()
 	os.Exit(code)
+}
+
+// TestGolden pins the checker's own output, human and in each format,
+// for a passing and a failing program (testdata/golden/*.ct; go test
+// ./checker -update rewrites them). The normaliser hides what differs
+// between machines and runs: paths, the page size, addresses,
+// descriptors, and how this machine confines runs.
+func TestGolden(t *testing.T) {
+	root, err := run.ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := os.Getpagesize()
+	word := func(n int) *regexp.Regexp {
+		return regexp.MustCompile(`\b` + strconv.Itoa(n) + `\b`)
+	}
+	golden.Suite{
+		Dir: "testdata/golden", Command: "checker", WorkDir: root,
+		Rules: []golden.Rule{
+			{Re: regexp.MustCompile(regexp.QuoteMeta(root)), Repl: "${MODULE}"},
+			{Re: regexp.MustCompile(`runs confined: [^"\n]*`),
+				Repl: "runs confined: CONFINEMENT"},
+			{Re: regexp.MustCompile(`[^\s<>"]*/mmaplab-check-\d+/`),
+				Repl: "${SCRATCH}/"},
+			{Re: regexp.MustCompile(`\(\d+<`), Repl: "(FD<"},
+			{Re: regexp.MustCompile(`0x[0-9a-f]+`), Repl: "0xADDR"},
+			{Re: word(ps + 1), Repl: "PAGESIZE+1"},
+			{Re: word(ps), Repl: "PAGESIZE"},
+		},
+	}.Run(t)
 }
 
 // hostile are the misbehaviours of testdata/hostile, and what the

@@ -51,6 +51,7 @@ func WriteGradescope(w io.Writer, r *Result) error {
 		}
 	}
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }

@@ -124,6 +124,7 @@ func (l *Lab) Tally() {
 // WriteJSON writes r as the checker's own JSON.
 func WriteJSON(w io.Writer, r *Result) error {
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }

@@ -154,8 +154,13 @@ func busReason(m proc.Mapping, addr uintptr) string {
 	offset := m.Offset + uint64(addr-m.Start)
 	page := offset / ps
 	if uint64(st.Size) <= page*ps {
+		n := (uint64(st.Size) + ps - 1) / ps
+		s := "s"
+		if n == 1 {
+			s = ""
+		}
 		return fmt.Sprintf("page %d of the file is past its end "+
-			"(the file has %d pages)", page, (uint64(st.Size)+ps-1)/ps)
+			"(the file has %d page%s)", page, n, s)
 	}
 	return "the page could not be read from the file"
 }

@@ -43,6 +43,10 @@ type Suite struct {
 	Command string // name used after "$" in the files, e.g. "01-pages"
 	Pkg     string // package to build, default "."
 	Rules   []Rule // extra normalisations for this lab
+	// WorkDir, if set, is the working directory of the commands instead
+	// of go-cmdtest's fresh directory (the checker runs from the
+	// repository).
+	WorkDir string
 }
 
 var (
@@ -61,7 +65,11 @@ func (s Suite) Run(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts.DisableLogging = true
-	ts.Commands[s.Command] = s.normalised(cmdtest.Program(exe))
+	program := cmdtest.Program(exe)
+	if s.WorkDir != "" {
+		program = inDir(exe, s.WorkDir)
+	}
+	ts.Commands[s.Command] = s.normalised(program)
 
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
@@ -92,6 +100,23 @@ func (s Suite) normalised(run cmdtest.CommandFunc) cmdtest.CommandFunc {
 			out = r.Re.ReplaceAll(out, []byte(r.Repl))
 		}
 		return out, err
+	}
+}
+
+// inDir runs exe in dir, as cmdtest.Program runs it in its own.
+func inDir(exe, dir string) cmdtest.CommandFunc {
+	return func(args []string, stdin string) ([]byte, error) {
+		cmd := exec.Command(exe, args...)
+		cmd.Dir = dir
+		if stdin != "" {
+			f, err := os.Open(stdin)
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			cmd.Stdin = f
+		}
+		return cmd.CombinedOutput()
 	}
 }
 

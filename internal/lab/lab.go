@@ -47,6 +47,9 @@ type Program struct {
 // Run runs the lab with the command-line arguments args and returns the
 // exit status: 0 done, 1 an experiment failed, 2 a usage error.
 func (p *Program) Run(stdout, stderr io.Writer, args []string) int {
+	// A lab piped into head must still remove its scratch directory: a
+	// write to a closed pipe returns EPIPE instead of killing the lab.
+	signal.Ignore(syscall.SIGPIPE)
 	fs := flag.NewFlagSet(p.Name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	list := fs.Bool("list", false, "list the sections and exit")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -234,10 +233,8 @@ func access(l *lab.Lab, title string, a fault.Access, m []byte,
 // faultLine describes a caught fault in one line: the signal, the page of
 // m and why, never the address.
 func faultLine(fe *fault.Error, m []byte) string {
-	// internal/fault says "(the file has 1 pages)".
-	reason := strings.Replace(fe.Reason, " 1 pages)", " 1 page)", 1)
 	return fmt.Sprintf("%s %s page %d: %s", fault.Name(fe.Signal),
-		fe.Access, fe.Page(m), reason)
+		fe.Access, fe.Page(m), fe.Reason)
 }
 
 // claimFault prints the fault an access raised in one line and claims

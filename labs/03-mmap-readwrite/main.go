@@ -12,18 +12,11 @@ package main
 
 import (
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/mmaplab/mmaplab/internal/lab"
 )
 
 func main() { os.Exit(program.Run(os.Stdout, os.Stderr, os.Args[1:])) }
-
-// init keeps a closed stdout (go run ./labs/03-mmap-readwrite | head)
-// from killing the lab with SIGPIPE before it removes its scratch
-// directory: writes fail instead, and the lab ends as usual.
-func init() { signal.Ignore(syscall.SIGPIPE) }
 
 var program = &lab.Program{
 	Name: "03-mmap-readwrite",
