@@ -66,8 +66,8 @@ func explainPageCache(l *lab.Lab, p *place, rs []*result) {
 	}
 	if p.tmpfs {
 		l.Claim(rs[0].all(all) && clean(rs[0]), "every page is in the "+
-			"page cache, and cachestat counts none dirty: tmpfs pages "+
-			"live in memory only, there is no disk to write them to")
+			"page cache, and cachestat counts none dirty: tmpfs keeps "+
+			"no dirty state, it has no disk to write pages back to")
 		if len(rs) > 1 {
 			l.Claim(clean(rs[1]), "after fsync, as before, no page is "+
 				"dirty: on tmpfs fsync has nothing to write")

@@ -31,12 +31,14 @@ func syscalls(l *lab.Lab) error {
 	if err != nil {
 		return err
 	}
-	l.Talk("How IO Is Done Without Memory Mapping: user code, language " +
-		"library, libc, syscall; the data buffer possibly copied at " +
-		"each step")
-	l.Say("write() copies the buffer into the page cache and returns; " +
-		"the kernel writes the dirty pages to the disk later, or when " +
-		"fsync asks")
+	l.Talk("Note: functions can return earlier on the chain depending " +
+		"on buffering, size of data, previous operations, etc.")
+	l.Talk("Note: depending on buffering/caching and previous " +
+		"operations, not every syscall results in a read/write.")
+	l.Say("bufio gathers small writes and calls write() when its buffer " +
+		"is full; write() copies the buffer into the page cache and " +
+		"returns; the kernel writes the dirty pages to the disk later, " +
+		"or when fsync asks")
 	return s.run(l, 1)
 }
 
