@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmaplab/mmaplab/checker/check"
 	"github.com/mmaplab/mmaplab/checker/run"
 	"github.com/mmaplab/mmaplab/internal/golden"
 )
@@ -68,6 +71,120 @@ func TestGolden(t *testing.T) {
 			{Re: word(ps), Repl: "PAGESIZE"},
 		},
 	}.Run(t)
+}
+
+// TestAutograders runs the Gradescope and GitHub Classroom setups of
+// docs/ for real, as far as this machine allows, and checks what they
+// give those systems.
+func TestAutograders(t *testing.T) {
+	root, err := run.ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("gradescope", func(t *testing.T) { gradescope(t, root) })
+	t.Run("github-classroom", func(t *testing.T) { classroom(t, root) })
+}
+
+// gradescope runs run_autograder in a copy of Gradescope's directories,
+// on lab 02's reference solution and on a program that does not build.
+func gradescope(t *testing.T, root string) {
+	for _, sub := range []struct {
+		name, src string
+		score     float64
+	}{
+		{"solution", readFile(t, filepath.Join(root,
+			"labs/02-open-flags/solution/main.go")), 31},
+		{"broken", "package main\n\nfunc main() { nope() }\n", 0},
+	} {
+		ag := t.TempDir()
+		os.Symlink(root, filepath.Join(ag, "source"))
+		os.Mkdir(filepath.Join(ag, "submission"), 0o755)
+		os.WriteFile(filepath.Join(ag, "submission", "main.go"),
+			[]byte(sub.src), 0o644)
+		cmd := exec.Command(filepath.Join(root,
+			"docs/gradescope/run_autograder"))
+		cmd.Env = append(os.Environ(), "AUTOGRADER_ROOT="+ag,
+			"MMAPLAB_LAB=02", "CHECKER="+checkerExe)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: run_autograder: %v\n%s", sub.name, err, out)
+		}
+		data := readFile(t, filepath.Join(ag, "results", "results.json"))
+		var res struct {
+			Score *float64 `json:"score"`
+			Tests []struct {
+				Name     string   `json:"name"`
+				Score    *float64 `json:"score"`
+				MaxScore *float64 `json:"max_score"`
+				Status   string   `json:"status"`
+			} `json:"tests"`
+		}
+		if err := json.Unmarshal([]byte(data), &res); err != nil {
+			t.Fatalf("%s: results.json: %v\n%s", sub.name, err, data)
+		}
+		sum := 0.0
+		for _, tc := range res.Tests {
+			if tc.Name == "" || tc.Score == nil || tc.MaxScore == nil ||
+				(tc.Status != "passed" && tc.Status != "failed") {
+				t.Errorf("%s: a test breaks the spec: %+v", sub.name, tc)
+				continue
+			}
+			sum += *tc.Score
+		}
+		if res.Score == nil || *res.Score != sum || sum != sub.score ||
+			len(res.Tests) == 0 {
+			t.Errorf("%s: score %v, tests sum to %v, want %v", sub.name,
+				res.Score, sum, sub.score)
+		}
+	}
+}
+
+// classroom checks the GitHub Classroom workflow against the labs, runs
+// a command grader's command, and parses the JUnit of its last step.
+func classroom(t *testing.T, root string) {
+	wf := readFile(t, filepath.Join(root,
+		"docs/github-classroom/classroom.yml"))
+	commands := regexp.MustCompile(`command: go run ./checker (\d\d)\n`+
+		`\s+timeout: \d+\n\s+max-score: (\d+)`).FindAllStringSubmatch(wf, -1)
+	labs := check.Labs()
+	if len(commands) != len(labs) {
+		t.Fatalf("%d command graders for %d labs", len(commands), len(labs))
+	}
+	for i, c := range commands {
+		max := 0
+		for _, chk := range labs[i].Checks {
+			max += chk.Points
+		}
+		if c[1] != labs[i].ID || c[2] != strconv.Itoa(max) {
+			t.Errorf("grader %s: max-score %s, lab %s has %d points",
+				c[1], c[2], labs[i].ID, max)
+		}
+	}
+	// The command of a grader, as it runs on an untouched exercise.
+	stub := exec.Command(checkerExe, commands[0][1])
+	stub.Dir = root
+	if err := stub.Run(); stub.ProcessState.ExitCode() != 1 {
+		t.Errorf("the untouched exercise: %v, want exit 1", err)
+	}
+	// The JUnit step.
+	out, _ := exec.Command(checkerExe, "01", "-solution", "-format",
+		"junit").Output()
+	var suites struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+	}
+	if err := xml.Unmarshal(out, &suites); err != nil || suites.Tests == 0 ||
+		suites.Failures != 0 {
+		t.Errorf("JUnit: %v, %+v\n%s", err, suites, out)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
 // hostile are the misbehaviours of testdata/hostile, and what the
