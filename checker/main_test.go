@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,6 +186,164 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// moduleCopy copies what lab 01 needs of the repository to a temporary
+// directory, for the tests of the commands that change an exercise.
+func moduleCopy(t *testing.T) string {
+	root, err := run.ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir()
+	for _, p := range []string{"go.mod", "go.sum", "internal", "checker",
+		"labs/01-pages"} {
+		if err := copyTree(filepath.Join(root, p), filepath.Join(dst, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func copyTree(src, dst string) error {
+	return filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, info.Mode().Perm())
+	})
+}
+
+// checker runs the checker in dir with args and returns its output and
+// exit status.
+func checker(t *testing.T, dir, stdin string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(checkerExe, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Stdin = strings.NewReader(stdin)
+	out, _ := cmd.CombinedOutput()
+	return string(out), cmd.ProcessState.ExitCode()
+}
+
+// TestResetAndSolution: reset restores the stub and nothing else (after
+// asking), and solution shows the reference only once the exercise
+// passes.
+func TestResetAndSolution(t *testing.T) {
+	dir := moduleCopy(t)
+	ex := filepath.Join(dir, "labs/01-pages/exercise")
+	stub := readFile(t, filepath.Join(ex, "main.go"))
+	other := filepath.Join(dir, "labs/01-pages/README.md")
+	before := readFile(t, other)
+
+	if out, code := checker(t, dir, "", "solution", "01"); code != 1 ||
+		!strings.Contains(out, "once your exercise passes") {
+		t.Errorf("solution before the exercise passes: exit %d:\n%s", code, out)
+	}
+	// Solve the exercise (with the reference) and add a file of one's own.
+	sol := readFile(t, filepath.Join(dir, "labs/01-pages/solution/main.go"))
+	os.WriteFile(filepath.Join(ex, "main.go"), []byte(sol), 0o644)
+	os.WriteFile(filepath.Join(ex, "helper.go"), []byte("package main\n"), 0o644)
+	out, code := checker(t, dir, "", "solution", "01")
+	if code != 0 || !strings.Contains(out, "func mincore(") {
+		t.Errorf("solution once the exercise passes: exit %d:\n%s", code, out)
+	}
+	// reset asks first; "no" changes nothing.
+	if out, code := checker(t, dir, "no\n", "reset", "01"); code != 1 ||
+		readFile(t, filepath.Join(ex, "main.go")) != sol {
+		t.Errorf("reset answered no: exit %d, exercise changed:\n%s", code, out)
+	}
+	if out, code := checker(t, dir, "yes\n", "reset", "01"); code != 0 {
+		t.Fatalf("reset: exit %d:\n%s", code, out)
+	}
+	if readFile(t, filepath.Join(ex, "main.go")) != stub {
+		t.Error("reset did not restore the stub")
+	}
+	if _, err := os.Stat(filepath.Join(ex, "helper.go")); err == nil {
+		t.Error("reset left the student's extra Go file")
+	}
+	if _, err := os.Stat(filepath.Join(ex, "exercise_test.go")); err != nil {
+		t.Error("reset removed the exercise's test")
+	}
+	if readFile(t, other) != before {
+		t.Error("reset touched a file outside the exercise")
+	}
+}
+
+// TestWatch: -watch checks, then checks again when a file of the
+// exercise is saved, and again on Enter.
+func TestWatch(t *testing.T) {
+	dir := moduleCopy(t)
+	cmd := exec.Command(checkerExe, "01", "-watch")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 4096)
+		var acc string
+		for {
+			n, err := stdout.Read(buf)
+			acc += string(buf[:n])
+			for {
+				line, rest, ok := strings.Cut(acc, "\n")
+				if !ok {
+					break
+				}
+				lines <- line
+				acc = rest
+			}
+			if err != nil {
+				close(lines)
+				return
+			}
+		}
+	}()
+	waitFor := func(what string) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case line, ok := <-lines:
+				if !ok {
+					t.Fatalf("the checker ended before %q", what)
+				}
+				if strings.Contains(line, what) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %q after 30 s", what)
+			}
+		}
+	}
+	waitFor("watching for changes")
+	main := filepath.Join(dir, "labs/01-pages/exercise/main.go")
+	data := readFile(t, main)
+	os.WriteFile(main, []byte(data+"\n// saved\n"), 0o644)
+	waitFor("01-pages:")
+	waitFor("watching for changes")
+	io.WriteString(stdin, "\n")
+	waitFor("01-pages:")
+	waitFor("watching for changes")
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit %d after Ctrl-C, want 130", code)
+	}
 }
 
 // hostile are the misbehaviours of testdata/hostile, and what the
