@@ -11,11 +11,16 @@ import (
 
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	root, err := run.ModuleRoot(".")
+	root, err := moduleRootOf(t)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return root
+}
+
+func moduleRootOf(tb testing.TB) (string, error) {
+	tb.Helper()
+	return run.ModuleRoot(".")
 }
 
 // TestRegistry enforces what makes a registry readable: unique names,
