@@ -21,9 +21,10 @@ const faultSize = 64 << 20
 
 // faultCase is one kind of memory whose page faults the lab times.
 type faultCase struct {
-	label string
-	place *place // nil: anonymous memory
-	huge  bool   // MADV_HUGEPAGE; otherwise MADV_NOHUGEPAGE
+	label  string
+	place  *place // nil: anonymous memory
+	huge   bool   // MADV_HUGEPAGE; otherwise MADV_NOHUGEPAGE
+	cached bool   // the file's pages are in the page cache already
 }
 
 // faultCost is what one case measured: medians over the runs.
@@ -73,13 +74,18 @@ func faults(l *lab.Lab) error {
 	return nil
 }
 
-// faultCases lists anonymous memory and a file in each place, with small
-// pages and, where the kernel gives them, huge pages.
+// faultCases lists anonymous memory and a new file in each place, with
+// small pages and, where the kernel gives them, huge pages; and a file
+// whose pages are already in the page cache, so that a fault only has to
+// find its page and map it.
 func (s *session) faultCases() []faultCase {
 	cases := []faultCase{{label: "anonymous"},
 		{label: "anonymous HUGEPAGE", huge: true}}
 	for _, p := range s.places {
-		cases = append(cases, faultCase{label: "file in " + p.name, place: p})
+		cases = append(cases,
+			faultCase{label: "file in " + p.name, place: p},
+			faultCase{label: "file in " + p.name + ", cached", place: p,
+				cached: true})
 		if p.huge.ok {
 			cases = append(cases, faultCase{label: "file in " + p.name +
 				" HUGEPAGE", place: p, huge: true})
@@ -216,9 +222,9 @@ func freshMapping(c faultCase, size int) ([]byte, func(), error) {
 		return nil, nil, fmt.Errorf("open faults: %w", err)
 	}
 	defer unix.Close(fd)
-	if err := unix.Ftruncate(fd, int64(size)); err != nil {
+	if err := sizeFile(fd, size, c.cached); err != nil {
 		os.Remove(path)
-		return nil, nil, fmt.Errorf("ftruncate faults: %w", err)
+		return nil, nil, err
 	}
 	m, err := mem.MapFile(fd, 0, size, rw, unix.MAP_SHARED)
 	if err != nil {
@@ -248,4 +254,22 @@ func anonAligned(size int, huge bool) ([]byte, func(), error) {
 		skip = (extra - int(mem.Addr(m))%extra) % extra
 	}
 	return m[skip : skip+size], func() { mem.UnmapAnon(m) }, nil
+}
+
+// sizeFile makes the file size bytes long: with ftruncate, which gives it
+// no page, or, for a file whose pages should be cached, with write().
+func sizeFile(fd, size int, cached bool) error {
+	if !cached {
+		if err := unix.Ftruncate(fd, int64(size)); err != nil {
+			return fmt.Errorf("ftruncate faults: %w", err)
+		}
+		return nil
+	}
+	zeros := make([]byte, 1<<20)
+	for off := 0; off < size; off += len(zeros) {
+		if err := writeAll(fd, zeros); err != nil {
+			return err
+		}
+	}
+	return nil
 }
