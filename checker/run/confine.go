@@ -41,15 +41,19 @@ type box struct {
 // not open IP sockets, and runs with a CPU limit and a memory limit.
 func newBox(p Program, lim Limits) (*box, error) {
 	b := &box{pids: map[int]bool{}, memory: lim.Memory,
-		landlock: sandbox.LandlockABI() > 0}
+		landlock: sandbox.LandlockABI() > 0 && !lim.NoLandlock}
 	cfg := sandbox.Config{
 		CPUSeconds: uint64(math.Ceil(lim.CPU.Seconds())),
 		FileBytes:  maxFileBytes,
-		Writable:   append([]string{p.Dir, "/dev/shm"}, p.Writable...),
 		NoInet:     true,
 	}
-	if cg, err := sandbox.NewMemoryCgroup(lim.Memory); err == nil {
-		b.cgroup, cfg.Cgroup = cg, cg.Dir
+	if b.landlock {
+		cfg.Writable = append([]string{p.Dir, "/dev/shm"}, p.Writable...)
+	}
+	if !lim.NoCgroup {
+		if cg, err := sandbox.NewMemoryCgroup(lim.Memory); err == nil {
+			b.cgroup, cfg.Cgroup = cg, cg.Dir
+		}
 	}
 	var err error
 	b.path, b.args, b.env, err = sandbox.Command(cfg, p.Exe, p.Args, p.Env)

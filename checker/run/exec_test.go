@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmaplab/mmaplab/checker/sandbox"
 )
 
 var (
@@ -139,6 +142,47 @@ func TestTermIgnorer(t *testing.T) {
 	}
 }
 
+// TestOutsideWithoutLandlock: where the kernel cannot confine writes, the
+// files the program made outside its directory are found from the trace
+// and removed; with Landlock the write is refused.
+func TestOutsideWithoutLandlock(t *testing.T) {
+	dir := t.TempDir()
+	work := filepath.Join(dir, "work")
+	os.Mkdir(work, 0o755)
+	name := fmt.Sprint(time.Now().UnixNano())
+	e := Run(context.Background(), Program{Exe: prog(t), Name: "prog",
+		Args: []string{"outside", name}, Dir: work}, Limits{NoLandlock: true})
+	escaped := filepath.Join(dir, "outside-"+name)
+	if len(e.Outside) != 1 || e.Outside[0] != escaped {
+		t.Errorf("Outside = %v, want [%s]", e.Outside, escaped)
+	}
+	if _, err := os.Stat(escaped); err == nil {
+		t.Error("the file outside is still there")
+	}
+	if strings.Contains(e.Confinement, "Landlock)") {
+		t.Errorf("confinement %q", e.Confinement)
+	}
+	if sandboxHasLandlock() {
+		e := Run(context.Background(), Program{Exe: prog(t), Name: "prog",
+			Args: []string{"outside", name}, Dir: work}, Limits{})
+		if len(e.Outside) != 0 || len(e.Refused()) != 1 {
+			t.Errorf("with Landlock: outside %v, refused %v", e.Outside,
+				e.Refused())
+		}
+	}
+}
+
+// TestMemoryWatch: without a memory cgroup, the checker adds up the
+// tree's resident memory itself and kills it over the limit.
+func TestMemoryWatch(t *testing.T) {
+	e := runProg(t, Limits{NoCgroup: true, Memory: 256 << 20,
+		Timeout: 20 * time.Second}, "hog")
+	if e.Limit != LimitMemory || !strings.Contains(e.Confinement,
+		"watched resident memory") {
+		t.Errorf("limit %q, confinement %q", e.Limit, e.Confinement)
+	}
+}
+
 func TestCrashSummary(t *testing.T) {
 	report := `panic: runtime error: index out of range [3] with length 3
 
@@ -158,3 +202,5 @@ exit status 2
 		t.Error("an ordinary error is not a crash")
 	}
 }
+
+func sandboxHasLandlock() bool { return sandbox.LandlockABI() > 0 }

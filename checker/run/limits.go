@@ -18,6 +18,10 @@ type Limits struct {
 	// Unconfined runs the program without the launcher: no Landlock,
 	// seccomp, cgroup or CPU limit (the tracer's own tests).
 	Unconfined bool
+	// NoLandlock and NoCgroup turn one part of the confinement off, as
+	// on a kernel without it: the checker then finds files written
+	// outside from the trace, and watches the tree's memory itself.
+	NoLandlock, NoCgroup bool
 }
 
 // Defaults for Limits.

@@ -41,6 +41,19 @@ func main() {
 		fmt.Println("parent exits")
 	case "sleep":
 		time.Sleep(time.Hour)
+	case "outside": // writes in the directory above its own
+		os.WriteFile("../outside-"+os.Args[2], []byte("x"), 0o644)
+		fmt.Println("wrote")
+	case "hog": // fills 1 GiB, page by page
+		var keep [][]byte
+		for i := 0; i < 1<<10; i++ {
+			b := make([]byte, 1<<20)
+			for j := 0; j < len(b); j += 4096 {
+				b[j] = 1
+			}
+			keep = append(keep, b)
+		}
+		time.Sleep(time.Hour)
 	case "ignoreterm":
 		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
 		time.Sleep(time.Hour)
