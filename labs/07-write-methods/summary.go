@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/mmaplab/mmaplab/internal/bench"
 	"github.com/mmaplab/mmaplab/internal/lab"
+	"github.com/mmaplab/mmaplab/internal/mem"
 )
 
 // goalOfCopy is the goal for the best mmap method: this share of copy().
@@ -166,21 +166,41 @@ func (s *session) goal(l *lab.Lab, lim *result) {
 }
 
 // whyMissed splits the best mmap method's time into the copy() it must
-// do and the rest, and charges the rest to its faults.
+// do and the rest, charges the rest to its faults, and compares with the
+// faults section: what such a fault costs alone, and what the cheapest
+// page costs, which every new page of a mapping must pay before the copy.
 func (s *session) whyMissed(l *lab.Lab, best, lim *result) {
-	took := time.Duration(float64(best.Bytes) / best.GBps.Median)
-	copyTook := time.Duration(float64(best.Bytes) / lim.GBps.Median)
-	l.Say("its %v per run: %v is the copy() itself, %v the rest, with "+
-		"%.1f faults per MiB (%.2f µs each, if the faults are all of it)",
-		took.Round(time.Millisecond), copyTook.Round(time.Millisecond),
-		(took - copyTook).Round(time.Millisecond), best.FaultsPerMiB,
+	ms := func(gbps float64) float64 { return float64(best.Bytes) / gbps / 1e6 }
+	took, copyTook := ms(best.GBps.Median), ms(lim.GBps.Median)
+	l.Say("its %.1f ms per run: %.1f ms is the copy() itself, %.1f ms the "+
+		"rest, with %.1f faults per MiB (%.2f µs each, if the faults are "+
+		"all of it)", took, copyTook, took-copyTook, best.FaultsPerMiB,
 		best.USPerFault)
+	alone := "file in " + best.Place
+	if best.Method == "huge" {
+		alone += " HUGEPAGE"
+	}
+	if fc, ok := s.faultCost(alone); ok {
+		l.Say("the faults section measured %.2f µs per fault, %.2f µs "+
+			"per page, for a %s", fc.perFault(), fc.perPage(), alone)
+	}
+	if fc, ok := s.faultCost("anonymous HUGEPAGE"); ok {
+		floor := fc.perPage() * float64(mem.Pages(best.Bytes)) / 1e3
+		l.Say("even the cheapest new page it measured, anonymous "+
+			"HUGEPAGE, costs %.2f µs: %.1f ms per run on top of the "+
+			"copy(), at best %.2f× copy() for pages that are new",
+			fc.perPage(), floor, copyTook/(copyTook+floor))
+	}
+}
+
+// faultCost returns what the faults section measured for a case.
+func (s *session) faultCost(label string) (faultCost, bool) {
 	for _, fc := range s.faultCosts {
-		if fc.label == "file in "+best.Place {
-			l.Say("the faults section measured %.2f µs per fault for a "+
-				"file in %s", fc.perFault(), best.Place)
+		if fc.label == label {
+			return fc, true
 		}
 	}
+	return faultCost{}, false
 }
 
 // export writes the results to the -json and -csv files, copy() first.
