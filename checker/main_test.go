@@ -372,9 +372,7 @@ var hostile = []struct {
 // 1 with the right diagnosis, within the time limit and a few seconds,
 // and leave no process, no /dev/shm object and no file behind.
 func TestHostile(t *testing.T) {
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("become a subreaper: %v", err)
-	}
+	golden.Subreaper(t)
 	tmp := t.TempDir()
 	for _, h := range hostile {
 		t.Run(h.what, func(t *testing.T) {
@@ -405,11 +403,7 @@ func TestHostile(t *testing.T) {
 func checkNothingLeft(t *testing.T, tmp string, shmBefore map[string]bool) {
 	t.Helper()
 	time.Sleep(100 * time.Millisecond) // orphans reach the subreaper
-	for _, pid := range children() {
-		t.Errorf("process %d left running: %s", pid, cmdline(pid))
-		unix.Kill(pid, unix.SIGKILL)
-	}
-	reap()
+	golden.CheckRunning(t)
 	for name := range shmNames() {
 		if !shmBefore[name] {
 			t.Errorf("left in /dev/shm: %s", name)
@@ -444,52 +438,10 @@ func shmNames() map[string]bool {
 	return names
 }
 
-// children lists the live children of this process (orphans of the runs
-// come here: the test is a subreaper).
-func children() []int {
-	var pids []int
-	self := os.Getpid()
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		_, rest, _ := strings.Cut(string(data), ") ")
-		f := strings.Fields(rest)
-		if len(f) > 1 && f[1] == strconv.Itoa(self) && f[0] != "Z" {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-func cmdline(pid int) string {
-	data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	return strings.ReplaceAll(string(data), "\x00", " ")
-}
-
-// reap collects zombies handed to this subreaper.
-func reap() {
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if pid <= 0 || err != nil {
-			return
-		}
-	}
-}
-
 // TestInterrupt presses Ctrl-C while the checker runs: it must stop, say
 // what it had checked, exit 130, and leave nothing behind.
 func TestInterrupt(t *testing.T) {
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("become a subreaper: %v", err)
-	}
+	golden.Subreaper(t)
 	for _, after := range []time.Duration{300 * time.Millisecond,
 		2 * time.Second, 4 * time.Second} {
 		t.Run(after.String(), func(t *testing.T) {

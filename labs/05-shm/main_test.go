@@ -2,16 +2,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -49,7 +46,7 @@ func TestGoldenDevShm(t *testing.T) {
 	}
 	golden.Suite{Dir: "testdata/devshm", Command: "05-shm",
 		Rules: perRun}.Run(t)
-	if left := leftInDevShm("mmaplab-05-"); len(left) > 0 {
+	if left := golden.LeftInDevShm("mmaplab-05-"); len(left) > 0 {
 		t.Errorf("left in /dev/shm: %v", left)
 	}
 }
@@ -78,18 +75,6 @@ func hugeDevShm() string {
 	return ""
 }
 
-// leftInDevShm lists the names in /dev/shm that start with prefix.
-func leftInDevShm(prefix string) []string {
-	entries, _ := os.ReadDir(shm.Dir)
-	var left []string
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), prefix) {
-			left = append(left, e.Name())
-		}
-	}
-	return left
-}
-
 // stressArgs run the sections that start child processes, with 100
 // round trips of ping-pong: 200 runs make 20,000.
 var stressArgs = []string{"-only", "lifetime,race,private,pingpong",
@@ -106,13 +91,13 @@ func TestStress(t *testing.T) {
 		runs = 20
 	}
 	exe := golden.Build(t, "")
-	env := labEnv(t)
-	becomeSubreaper(t)
+	env := golden.LabEnv(t)
+	golden.Subreaper(t)
 	first, _, err := runLab(exe, env, stressArgs...)
 	if err != nil || bytes.Contains(first, []byte("UNEXPECTED")) {
 		t.Fatalf("run 0: %v\n%s", err, first)
 	}
-	inParallel(runs-1, func(i int) {
+	golden.InParallel(runs-1, func(i int) {
 		out, pid, err := runLab(exe, env, stressArgs...)
 		switch {
 		case err != nil:
@@ -123,26 +108,7 @@ func TestStress(t *testing.T) {
 		}
 		checkDevShm(t, fmt.Sprintf("run %d", i+1), pid)
 	})
-	checkReaped(t)
-}
-
-// inParallel calls run(0) ... run(n-1), two at a time: one per core of
-// a small machine, and each run is itself two processes taking turns.
-func inParallel(n int, run func(i int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() {
-			for i := range next {
-				run(i)
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	golden.CheckReaped(t)
 }
 
 // TestInterrupt interrupts the lab while its ping-pong child runs, as
@@ -152,15 +118,15 @@ func inParallel(n int, run func(i int)) {
 func TestInterrupt(t *testing.T) {
 	needDevShm(t)
 	exe := golden.Build(t, "")
-	env := labEnv(t)
-	becomeSubreaper(t)
+	env := golden.LabEnv(t)
+	golden.Subreaper(t)
 	for _, group := range []bool{true, false} {
-		cmd, out := startLab(t, exe, env, "-only", "pingpong",
+		cmd, out := golden.StartLab(t, exe, env, "-only", "pingpong",
 			"-rounds", "1000000000")
 		pid := cmd.Process.Pid
-		err := waitFor("the ping-pong child and object", func() bool {
-			return len(childrenOf(pid)) > 0 &&
-				len(leftInDevShm(prefixOf(pid))) > 0
+		err := golden.WaitFor("the ping-pong child and object", func() bool {
+			return len(golden.Children(pid)) > 0 &&
+				len(golden.LeftInDevShm(prefixOf(pid))) > 0
 		})
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
@@ -174,12 +140,12 @@ func TestInterrupt(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = cmd.Wait()
-		if !killedBy(err, syscall.SIGINT) {
+		if !golden.KilledBy(err, syscall.SIGINT) {
 			t.Errorf("group %v: %v, want death by SIGINT\n%s", group, err,
 				out)
 		}
 		checkDevShm(t, fmt.Sprintf("group %v", group), pid)
-		checkReaped(t)
+		golden.CheckReaped(t)
 	}
 }
 
@@ -194,14 +160,14 @@ func TestInterruptAnywhere(t *testing.T) {
 		runs = 5
 	}
 	exe := golden.Build(t, "")
-	env := labEnv(t)
-	becomeSubreaper(t)
-	inParallel(runs, func(i int) {
-		cmd, out := startLab(t, exe, env)
+	env := golden.LabEnv(t)
+	golden.Subreaper(t)
+	golden.InParallel(runs, func(i int) {
+		cmd, out := golden.StartLab(t, exe, env)
 		pid := cmd.Process.Pid
 		// The first line shows that the lab's signal handler is in
 		// place: before it, Go's default action kills the lab at once.
-		err := waitFor("the first line", func() bool { return out.Len() > 0 })
+		err := golden.WaitFor("the first line", func() bool { return out.Len() > 0 })
 		if err != nil {
 			t.Errorf("run %d: %v", i, err)
 		}
@@ -210,169 +176,27 @@ func TestInterruptAnywhere(t *testing.T) {
 		err = cmd.Wait()
 		var exit *exec.ExitError
 		failed := errors.As(err, &exit) && exit.ExitCode() == 1
-		if err != nil && !killedBy(err, syscall.SIGINT) && !failed {
+		if err != nil && !golden.KilledBy(err, syscall.SIGINT) && !failed {
 			t.Errorf("run %d: %v\n%s", i, err, out)
 		}
 		checkDevShm(t, fmt.Sprintf("run %d", i), pid)
 	})
-	checkReaped(t)
+	golden.CheckReaped(t)
 }
 
-// runLab runs the lab's binary to the end, within 10 seconds, and
-// returns its normalised output and process ID.
+// runLab runs the lab's binary to the end and returns its normalised
+// output and process ID.
 func runLab(exe string, env []string, args ...string) ([]byte, int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("hung: killed after 10s")
-	}
-	return perRun[0].Re.ReplaceAll(out, []byte(perRun[0].Repl)),
-		cmd.Process.Pid, err
-}
-
-// startLab starts the lab's binary in a process group of its own, as a
-// shell does, and collects its output.
-func startLab(t *testing.T, exe string, env []string,
-	args ...string) (*exec.Cmd, *syncBuffer) {
-	t.Helper()
-	out := &syncBuffer{}
-	cmd := exec.Command(exe, args...)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	timer := time.AfterFunc(10*time.Second, func() {
-		unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
-	})
-	t.Cleanup(func() { timer.Stop() })
-	return cmd, out
-}
-
-// labEnv returns the environment for runs of the lab: no colours, and a
-// $TMPDIR of their own that must be empty at the end of the test.
-func labEnv(t *testing.T) []string {
-	t.Helper()
-	dir := t.TempDir()
-	t.Cleanup(func() {
-		if left, _ := os.ReadDir(dir); len(left) > 0 {
-			t.Errorf("left in $TMPDIR: %v", left)
-		}
-	})
-	return append(os.Environ(), "NO_COLOR=1", "TMPDIR="+dir)
-}
-
-// syncBuffer collects a process's output while the test reads its
-// length.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// becomeSubreaper makes this test process the one that inherits the
-// lab's orphans: a child that the lab did not reap becomes ours, and
-// checkNothingLeft finds it.
-func becomeSubreaper(t *testing.T) {
-	t.Helper()
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("prctl PR_SET_CHILD_SUBREAPER: %v", err)
-	}
-	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
+	out, pid, err := golden.RunLab(exe, env, args...)
+	return perRun[0].Re.ReplaceAll(out, []byte(perRun[0].Repl)), pid, err
 }
 
 // checkDevShm fails the test if the lab run pid left an object in
 // /dev/shm.
 func checkDevShm(t *testing.T, run string, pid int) {
 	t.Helper()
-	if left := leftInDevShm(prefixOf(pid)); len(left) > 0 {
-		t.Errorf("%s: left in /dev/shm: %v", run, left)
-		for _, name := range left {
-			os.Remove(filepath.Join(shm.Dir, name))
-		}
-	}
-}
-
-// checkReaped fails the test if a lab left a child that it did not reap.
-// This process inherits such orphans (becomeSubreaper): once every lab
-// it started is reaped, it must have no child at all.
-func checkReaped(t *testing.T) {
-	t.Helper()
-	for _, p := range childrenOf(os.Getpid()) {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-		t.Errorf("a lab left a process it did not reap: %s", b)
-		unix.Kill(p, unix.SIGKILL)
-		var ws unix.WaitStatus
-		unix.Wait4(p, &ws, 0, nil)
-	}
+	golden.CheckDevShm(t, run, prefixOf(pid))
 }
 
 // prefixOf is the start of the names of the objects of the lab run pid.
 func prefixOf(pid int) string { return fmt.Sprintf("mmaplab-05-%d-", pid) }
-
-// childrenOf lists the children of process pid, zombies included: the
-// processes whose parent (the 4th field of /proc/PID/stat) is pid.
-func childrenOf(pid int) []int {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var kids []int
-	for _, f := range stats {
-		b, _ := os.ReadFile(f)
-		// "PID (COMM) STATE PPID ...": COMM may hold spaces and ')'.
-		i := bytes.LastIndexByte(b, ')')
-		var state string
-		var ppid, kid int
-		if i < 0 || len(b) < i+2 {
-			continue
-		}
-		if _, err := fmt.Sscan(string(b[i+2:]), &state, &ppid); err != nil {
-			continue
-		}
-		if ppid == pid {
-			fmt.Sscan(string(b), &kid)
-			kids = append(kids, kid)
-		}
-	}
-	return kids
-}
-
-// waitFor polls cond for up to 10 seconds.
-func waitFor(what string, cond func() bool) error {
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no %s after 10s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return nil
-}
-
-// killedBy reports whether err says the process died of signal sig.
-func killedBy(err error, sig syscall.Signal) bool {
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		return false
-	}
-	ws, ok := exit.Sys().(syscall.WaitStatus)
-	return ok && ws.Signaled() && ws.Signal() == sig
-}

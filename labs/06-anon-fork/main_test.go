@@ -2,19 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/mmaplab/mmaplab/internal/golden"
 )
@@ -75,17 +67,14 @@ func TestStress(t *testing.T) {
 		runs = 20
 	}
 	exe := golden.Build(t, "")
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	t.Setenv("NO_COLOR", "1")
-	shmBefore := devShm()
-	subreaper(t)
-	first, err := stressRun(exe)
+	env := golden.LabEnv(t)
+	golden.Subreaper(t)
+	first, err := stressRun(exe, env)
 	if err != nil {
 		t.Fatalf("run 0: %v", err)
 	}
-	inParallel(runs-1, func(i int) {
-		out, err := stressRun(exe)
+	golden.InParallel(runs-1, func(i int) {
+		out, err := stressRun(exe, env)
 		switch {
 		case err != nil:
 			t.Errorf("run %d: %v", i+1, err)
@@ -94,100 +83,21 @@ func TestStress(t *testing.T) {
 				i+1, out, first)
 		}
 	})
-	for _, orphan := range leftChildren() {
-		t.Errorf("a lab left a child it did not reap: %s", orphan)
-	}
-	if left, _ := os.ReadDir(tmp); len(left) > 0 {
-		t.Errorf("left in $TMPDIR: %v", left)
-	}
-	for name := range devShm() {
-		if !shmBefore[name] && strings.Contains(name, "06") {
-			t.Errorf("left in /dev/shm: %s", name)
-		}
-	}
+	golden.CheckReaped(t)
+	golden.CheckDevShm(t, "stress", "mmaplab-06")
 }
 
 // stressRun runs the multi-process sections once and returns the output,
 // normalised.
-func stressRun(exe string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, exe, "-only",
-		multiProcess).CombinedOutput()
+func stressRun(exe string, env []string) ([]byte, error) {
+	out, _, err := golden.RunLab(exe, env, "-only", multiProcess)
 	switch {
-	case ctx.Err() != nil:
-		return nil, fmt.Errorf("hung: killed after 10 s\n%s", out)
 	case err != nil:
 		return nil, fmt.Errorf("%v\n%s", err, out)
 	case bytes.Contains(out, []byte("UNEXPECTED")):
 		return nil, fmt.Errorf("a claim failed:\n%s", out)
 	}
 	return runs[0].Re.ReplaceAll(out, []byte(runs[0].Repl)), nil
-}
-
-// inParallel calls run(0) ... run(n-1), two at a time: a run is mostly
-// one process that waits for its children, so two keep two cores busy.
-func inParallel(n int, run func(i int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() {
-			for i := range next {
-				run(i)
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
-
-// subreaper makes this test process the reaper of the orphans of its
-// descendants for the duration of the test.
-func subreaper(t *testing.T) {
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("prctl PR_SET_CHILD_SUBREAPER: %v", err)
-	}
-	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
-}
-
-// leftChildren kills and reaps the children of this process, zombies
-// included, and describes them: once every lab run has been waited for,
-// only the labs' orphans can be there.
-func leftChildren() []string {
-	var left []string
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, name := range stats {
-		b, err := os.ReadFile(name)
-		i := bytes.LastIndexByte(b, ')')
-		if err != nil || i < 0 {
-			continue
-		}
-		// "PID (COMM) STATE PPID ...": COMM may hold spaces and ')'.
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 2 || f[1] != strconv.Itoa(os.Getpid()) {
-			continue
-		}
-		var pid int
-		fmt.Sscan(string(b), &pid)
-		unix.Kill(pid, unix.SIGKILL)
-		var ws unix.WaitStatus
-		unix.Wait4(pid, &ws, 0, nil)
-		left = append(left, fmt.Sprintf("%s, state %s", b[:i+1], f[0]))
-	}
-	return left
-}
-
-// devShm lists the names in /dev/shm.
-func devShm() map[string]bool {
-	entries, _ := os.ReadDir("/dev/shm")
-	names := map[string]bool{}
-	for _, e := range entries {
-		names[e.Name()] = true
-	}
-	return names
 }
 
 func TestShare(t *testing.T) {
