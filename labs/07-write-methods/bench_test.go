@@ -70,8 +70,7 @@ func BenchmarkWrite(b *testing.B) {
 	for _, p := range benchPlaces(b) {
 		for _, m := range methods {
 			for _, durable := range []bool{false, true} {
-				r := &result{Label: m.name, Durable: durable, group: m.group}
-				name := filepath.Join(r.benchName(), p.name)
+				name := benchName(m, durable) + "/" + p.name
 				b.Run(name, func(b *testing.B) {
 					benchMethod(b, m, p, src, durable)
 				})
@@ -81,14 +80,14 @@ func BenchmarkWrite(b *testing.B) {
 }
 
 // benchName is the method's name with its durability: "mmap+msync".
-func (r *result) benchName() string {
+func benchName(m method, durable bool) string {
 	switch {
-	case !r.Durable:
-		return r.Label
-	case r.group == 2:
-		return r.Label + "+msync"
+	case !durable:
+		return m.name
+	case m.group == 2:
+		return m.name + "+msync"
 	}
-	return r.Label + "+fsync"
+	return m.name + "+fsync"
 }
 
 // benchCopy times copy() from the source into memory that is already
