@@ -376,7 +376,6 @@ func TestHostile(t *testing.T) {
 	tmp := t.TempDir()
 	for _, h := range hostile {
 		t.Run(h.what, func(t *testing.T) {
-			shmBefore := shmNames()
 			start := time.Now()
 			cmd := exec.Command(checkerExe, "03", "-dir", "testdata/hostile",
 				"-timeout", h.timeout.String())
@@ -384,6 +383,7 @@ func TestHostile(t *testing.T) {
 				"TMPDIR="+tmp, "NO_COLOR=1")
 			out, err := cmd.CombinedOutput()
 			took := time.Since(start)
+			pid := cmd.Process.Pid
 			if code := cmd.ProcessState.ExitCode(); code != 1 {
 				t.Errorf("exit %d (%v), want 1:\n%s", code, err, out)
 			}
@@ -393,22 +393,20 @@ func TestHostile(t *testing.T) {
 			if took > h.timeout+8*time.Second {
 				t.Errorf("took %v for a %v limit", took, h.timeout)
 			}
-			checkNothingLeft(t, tmp, shmBefore)
+			checkNothingLeft(t, tmp, pid)
 		})
 	}
 }
 
 // checkNothingLeft fails if a process, a /dev/shm object or a file made
 // by the run is still there.
-func checkNothingLeft(t *testing.T, tmp string, shmBefore map[string]bool) {
+func checkNothingLeft(t *testing.T, tmp string, checkerPid int) {
 	t.Helper()
 	time.Sleep(100 * time.Millisecond) // orphans reach the subreaper
 	golden.CheckRunning(t)
-	for name := range shmNames() {
-		if !shmBefore[name] {
-			t.Errorf("left in /dev/shm: %s", name)
-			os.Remove("/dev/shm/" + name)
-		}
+	for _, prefix := range []string{"mmaplab-hostile-",
+		fmt.Sprintf("mmaplab-chk-%d-", checkerPid)} {
+		golden.CheckDevShm(t, "the checker", prefix)
 	}
 	left, _ := os.ReadDir(tmp)
 	for _, e := range left {
@@ -423,20 +421,6 @@ func checkNothingLeft(t *testing.T, tmp string, shmBefore map[string]bool) {
 	}
 }
 
-// shmNames lists the objects in /dev/shm that a checked run could make:
-// the hostile program's, and the checker's own. Other programs on the
-// machine may make and remove objects there meanwhile.
-func shmNames() map[string]bool {
-	names := map[string]bool{}
-	entries, _ := os.ReadDir("/dev/shm")
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "mmaplab-hostile-") ||
-			strings.HasPrefix(e.Name(), "mmaplab-chk-") {
-			names[e.Name()] = true
-		}
-	}
-	return names
-}
 
 // TestInterrupt presses Ctrl-C while the checker runs: it must stop, say
 // what it had checked, exit 130, and leave nothing behind.
@@ -446,7 +430,6 @@ func TestInterrupt(t *testing.T) {
 		2 * time.Second, 4 * time.Second} {
 		t.Run(after.String(), func(t *testing.T) {
 			tmp := t.TempDir()
-			shmBefore := shmNames()
 			cmd := exec.Command(checkerExe, "-solution")
 			cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "NO_COLOR=1")
 			// A terminal sends Ctrl-C's SIGINT to the whole foreground
@@ -475,7 +458,7 @@ func TestInterrupt(t *testing.T) {
 			if !strings.Contains(out.String(), "interrupted") {
 				t.Errorf("no word of the interruption:\n%s", out.String())
 			}
-			checkNothingLeft(t, tmp, shmBefore)
+			checkNothingLeft(t, tmp, cmd.Process.Pid)
 		})
 	}
 }
