@@ -38,6 +38,7 @@ func cpus(l *lab.Lab) error {
 		return err
 	}
 	l.Say("CPUs this lab may use: %d (sched_getaffinity)", len(cpus))
+	idle(l)
 	where, err := place(opts.pin)
 	if err != nil {
 		return err
@@ -49,6 +50,34 @@ func cpus(l *lab.Lab) error {
 			"is a context switch, and spinning on a ring is pointless")
 	}
 	return nil
+}
+
+// idle says how this machine's idle CPUs wait: waking a process that
+// sleeps on another CPU means waking that CPU first.
+func idle(l *lab.Lab) {
+	vm := "unknown (no flags line in /proc/cpuinfo)"
+	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(info), "\n") {
+			name, flags, _ := strings.Cut(line, ":")
+			if strings.TrimSpace(name) != "flags" {
+				continue
+			}
+			vm = "no"
+			if strings.Contains(flags+" ", " hypervisor ") {
+				vm = "yes"
+			}
+			break
+		}
+	}
+	l.Say("virtual machine: %s", vm)
+	l.Say("(the hypervisor flag in /proc/cpuinfo)")
+	drv, err := os.ReadFile("/sys/devices/system/cpu/cpuidle/current_driver")
+	if err != nil {
+		drv = []byte("none")
+	}
+	l.Say("cpuidle driver: %s", strings.TrimSpace(string(drv)))
+	l.Say("(how an idle CPU waits; waking a process that sleeps on another " +
+		"CPU wakes that CPU first: the roundtrip section measures it)")
 }
 
 // pipes shows how much a pipe holds before its writer has to wait.

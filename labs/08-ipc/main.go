@@ -32,7 +32,7 @@ call; a ring in shared memory needs neither.`,
 	Sections: []lab.Section{
 		{Name: "machine", Doc: "the CPUs, the pipes and the files used",
 			Run: machine},
-		{Name: "throughput", Doc: "the same bytes from a child, six ways",
+		{Name: "throughput", Doc: "the same bytes from a child, each way",
 			Run: throughput},
 		{Name: "roundtrip", Doc: "a message there and back, four ways",
 			Run: roundtrip},

@@ -25,13 +25,15 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	golden.Cleanup()
+	removeLabBuild()
 	os.Exit(code)
 }
 
 // machineRules hide what differs from machine to machine but is no
-// claim: how many CPUs, which ones, the scratch directory's file system,
-// the pipe size limit, and the note the lab prints where $TMPDIR is
-// tmpfs (its scratch files then move to a disk).
+// claim: how many CPUs, which ones, whether it is a virtual machine and
+// how its idle CPUs wait, the scratch directory's file system, the pipe
+// size limit, and the note the lab prints where $TMPDIR is tmpfs (its
+// scratch files then move to a disk).
 var machineRules = []golden.Rule{
 	{Re: regexp.MustCompile(`(?m)^note: .*\n`), Repl: ""},
 	{Re: regexp.MustCompile(`may use: \d+`), Repl: "may use: N"},
@@ -40,6 +42,10 @@ var machineRules = []golden.Rule{
 		Repl: "scratch directory: FS"},
 	{Re: regexp.MustCompile(`pipe-max-size: .*`),
 		Repl: "pipe-max-size: SIZE"},
+	{Re: regexp.MustCompile(`virtual machine: .*`),
+		Repl: "virtual machine: YES/NO"},
+	{Re: regexp.MustCompile(`cpuidle driver: .*`),
+		Repl: "cpuidle driver: DRIVER"},
 }
 
 func TestGolden(t *testing.T) {

@@ -87,8 +87,12 @@ func (p *peer) start() error {
 	if err != nil {
 		return err
 	}
-	defer closeAll(files)
-	if err := p.startChild(files); err != nil {
+	err = p.startChild(files)
+	// The child has its own copies now. Without these closed, this
+	// process would never see the child's end of a channel close when
+	// the child dies.
+	closeAll(files)
+	if err != nil {
 		return err
 	}
 	err = p.within(20*time.Second, func() error {

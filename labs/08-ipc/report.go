@@ -98,19 +98,35 @@ func throughputGoals(res results) []bench.Goal {
 	}
 }
 
+// explainPipe prints what a 64 KiB chunk costs through the default
+// pipe, to compare with a round trip: when a chunk fills the pipe, the
+// two sides take turns, and each chunk waits for a wake-up.
+func explainPipe(l *lab.Lab, res results) {
+	gbps := median(res, "pipe", goalChunk)
+	if gbps == 0 {
+		return
+	}
+	micros := float64(goalChunk) / (gbps * 1e3)
+	l.Say("pipe, chunks of %s: %s µs per chunk; the default pipe holds "+
+		"%s pages, so the writer of a chunk that fills it waits until "+
+		"the reader has woken up and emptied it: compare with a pipe "+
+		"round trip (section roundtrip)", bench.Size(goalChunk),
+		number(micros), fmt.Sprint(defaultPipePages))
+}
+
 // explainRing prints the ring's ratios at each chunk size and how often
 // its two sides slept.
 func explainRing(l *lab.Lab, pl plan, res results) {
-	var pipe, cp []string
-	for _, c := range pl.chunks {
-		ring := median(res, "shm-ring", c)
-		pipe = append(pipe, fmt.Sprintf("%s %s×", bench.Size(int64(c)),
-			number(bench.Ratio(ring, median(res, "pipe", c)))))
-		cp = append(cp, fmt.Sprintf("%s %s×", bench.Size(int64(c)),
-			number(bench.Ratio(ring, median(res, "copy", c)))))
+	for _, other := range []method{methods[2], methods[0], methods[1]} {
+		var ratios []string
+		for _, c := range pl.chunks {
+			ratio := bench.Ratio(median(res, "shm-ring", c),
+				median(res, other.id, c))
+			ratios = append(ratios, fmt.Sprintf("%s %s×",
+				bench.Size(int64(c)), number(ratio)))
+		}
+		l.Say("shm ring / %s: %s", other.name, strings.Join(ratios, ", "))
 	}
-	l.Say("shm ring / pipe: %s", strings.Join(pipe, ", "))
-	l.Say("shm ring / copy(): %s", strings.Join(cp, ", "))
 	sleeps, passes := 0, 0
 	for _, c := range pl.chunks {
 		sleeps += res.at("shm-ring", c).sleeps

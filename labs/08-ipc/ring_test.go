@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"math/rand/v2"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 
@@ -150,5 +152,30 @@ func TestWords(t *testing.T) {
 	if m.String() != "two" || m.Set("three") == nil || m.Set("one") != nil ||
 		m.String() != "one" {
 		t.Errorf("pinMode: %q", m)
+	}
+}
+
+// TestPeerFails: a peer that dies before it is ready is an error that
+// says so, not a hang, and it is reaped.
+func TestPeerFails(t *testing.T) {
+	exe, err := exec.LookPath("false")
+	if err != nil {
+		t.Skip("no false command here")
+	}
+	var undo []func()
+	cfg := peerConfig{exe: exe, kind: kindPipe, cpu: -1, peerCPU: -1,
+		make: func(do func() error, u func()) error {
+			undo = append(undo, u)
+			return do()
+		}}
+	p, err := startPeer(cfg)
+	if err == nil || p != nil {
+		t.Fatalf("startPeer with %s: %v, want an error", exe, err)
+	}
+	if !strings.Contains(err.Error(), "exit status 1") {
+		t.Errorf("error %q does not say how the peer ended", err)
+	}
+	for _, u := range undo {
+		u() // must not block: the child is reaped already
 	}
 }

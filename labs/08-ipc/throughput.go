@@ -140,6 +140,7 @@ func reportThroughput(l *lab.Lab, pl plan, where placement,
 	if opts.verify {
 		return nil
 	}
+	explainPipe(l, res)
 	if median(res, "shm-ring", goalChunk) > 0 {
 		explainRing(l, pl, res)
 		for _, g := range throughputGoals(res) {
