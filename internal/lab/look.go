@@ -165,6 +165,11 @@ func dirtyPages(fd, first int, entries []proc.PagemapEntry,
 	if flags, err := presentFlags(entries); err == nil {
 		for i, f := range flags {
 			out[i] = clean(f>>proc.KPFDirty&1 == 1)
+			if !entries[i].Present() {
+				// Cached but not mapped here: no frame number, so
+				// kpageflags cannot say.
+				out[i] = diagram.Unknown
+			}
 		}
 		return out, "kpageflags", nil
 	}
