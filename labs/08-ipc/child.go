@@ -13,6 +13,7 @@ import (
 
 	"github.com/mmaplab/mmaplab/internal/lab"
 	"github.com/mmaplab/mmaplab/internal/mem"
+	"github.com/mmaplab/mmaplab/internal/proc"
 	"github.com/mmaplab/mmaplab/internal/shm"
 )
 
@@ -116,6 +117,9 @@ func (c *child) mapRings(name string, ringSize int) error {
 	if err != nil {
 		return err
 	}
+	if err := populate(m); err != nil {
+		return err
+	}
 	c.up, c.down = rings(m, ringSize)
 	c.up.spin, c.down.spin = c.spin, c.spin
 	c.up.gone, c.down.gone = parentGone, parentGone
@@ -143,12 +147,21 @@ func (c *child) do(cmd []string, replies *bufio.Writer) (quit bool,
 	case cmd[0] == "quit":
 		return true, nil
 	case cmd[0] == "send" && len(nums) == 3:
+		before, err := proc.ThreadFaults()
+		if err != nil {
+			return false, err
+		}
 		start := monotonic()
 		sleeps, err := c.send(nums[0], nums[1], nums[2])
 		if err != nil {
 			return false, err
 		}
-		fmt.Fprintf(replies, "sent %d %d %d\n", start, getcpu(), sleeps)
+		after, err := proc.ThreadFaults()
+		if err != nil {
+			return false, err
+		}
+		fmt.Fprintf(replies, "sent %d %d %d %d\n", start, getcpu(), sleeps,
+			after.Sub(before).Minor)
 		return false, nil
 	case cmd[0] == "echo" && len(nums) == 2:
 		return false, c.echo(nums[0], nums[1], replies)

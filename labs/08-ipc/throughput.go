@@ -6,6 +6,7 @@ import (
 
 	"github.com/mmaplab/mmaplab/internal/bench"
 	"github.com/mmaplab/mmaplab/internal/lab"
+	"github.com/mmaplab/mmaplab/internal/mem"
 )
 
 // measured is what the passes of one method and chunk size found.
@@ -16,6 +17,11 @@ type measured struct {
 	bytes    int64     // moved in all, warm-up included
 	cpus     []int     // CPUs the child ran on
 	sleeps   int       // futex sleeps, both sides (rings)
+
+	pages     int // pages of data moved, warm-up included
+	written   int // page faults of the child sending them
+	read      int // page faults of this process receiving them
+	faultless int // passes in which the writer did not fault
 }
 
 // results holds the measurements by method id and chunk size.
@@ -88,15 +94,11 @@ func describe(l *lab.Lab, pl plan, where placement) {
 func measure(r *rig) (results, error) {
 	res := results{}
 	for i, m := range r.use {
-		ps, _, err := r.move(i, goalChunk)
+		ps, total, err := r.move(i, goalChunk)
 		if err != nil {
 			return nil, fmt.Errorf("%s: warm-up: %w", m.name, err)
 		}
-		warm := res.at(m.id, goalChunk)
-		warm.passes++
-		if ps.verified {
-			warm.verified++
-		}
+		count(res.at(m.id, goalChunk), ps, total)
 	}
 	for range r.plan.runs {
 		for _, chunk := range r.plan.chunks {
@@ -115,12 +117,25 @@ func measure(r *rig) (results, error) {
 
 // record adds one timed pass to what was measured.
 func record(m *measured, ps pass, total int) {
+	count(m, ps, total)
+	m.gbps = append(m.gbps, bench.GBps(int64(total), ps.took))
+}
+
+// count adds what any pass shows, timed or warm-up: its check, where the
+// child ran, and the page faults on each side.
+func count(m *measured, ps pass, total int) {
 	m.passes++
 	if ps.verified {
 		m.verified++
 	}
 	m.bytes += int64(total)
-	m.gbps = append(m.gbps, bench.GBps(int64(total), ps.took))
+	pages := mem.Pages(total)
+	m.pages += pages
+	m.written += ps.written
+	m.read += ps.read
+	if ps.written == 0 {
+		m.faultless++
+	}
 	if ps.peerCPU >= 0 && !containsInt(m.cpus, ps.peerCPU) {
 		m.cpus = append(m.cpus, ps.peerCPU)
 	}
@@ -136,6 +151,7 @@ func reportThroughput(l *lab.Lab, pl plan, where placement,
 		printChart(l, res, goalChunk)
 	}
 	claimVerified(l, pl, res)
+	claimFaults(l, pl, res)
 	claimPlacement(l, where, res)
 	if opts.verify {
 		return nil
@@ -178,6 +194,47 @@ func claimVerified(l *lab.Lab, pl plan, res results) {
 			"saw what the writer stored without msync: both processes "+
 			"map the same pages of the page cache")
 	}
+}
+
+// total sums what the passes of method id found at every chunk size.
+func (res results) total(id string, pl plan) measured {
+	var t measured
+	for _, c := range pl.chunks {
+		m := res.at(id, c)
+		t.passes += m.passes
+		t.pages += m.pages
+		t.bytes += m.bytes
+		t.written += m.written
+		t.read += m.read
+		t.faultless += m.faultless
+	}
+	return t
+}
+
+// claimFaults states what the page faults of the child, the writer,
+// show: the shared file meets new pages in every pass, the ring reuses
+// its own.
+func claimFaults(l *lab.Lab, pl plan, res results) {
+	file, ring := res.total("file", pl), res.total("shm-ring", pl)
+	if file.passes > 0 {
+		l.Claim(file.faultless == 0, "shared file: the writer faulted in "+
+			"every pass (getrusage in the child): each pass stores into "+
+			"pages the new file did not have")
+	}
+	if ring.passes > 0 {
+		l.Claim(ring.written < pl.ringSize/mem.PageSize(), "shm ring: "+
+			"in all its passes the writer faulted fewer times than the "+
+			"ring has pages: both processes populated them once, before "+
+			"the first pass (MADV_POPULATE_WRITE), and reuse them")
+	}
+	if opts.verify || file.passes == 0 || ring.passes == 0 {
+		return
+	}
+	l.Say("page faults, writer and reader: shared file %d and %d, shm "+
+		"ring %d and %d, for %s each; fewer faults than pages: one "+
+		"fault can map several pages of the page cache at once (README)",
+		file.written, file.read, ring.written, ring.read,
+		lab.Plural(file.pages, "page"))
 }
 
 // passCount is "6 passes" in -verify runs, "6 of 30 passes" when some

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mmaplab/mmaplab/internal/mem"
+	"github.com/mmaplab/mmaplab/internal/proc"
 )
 
 // pass is one transfer of total bytes from the child to this process, in
@@ -20,6 +21,8 @@ type pass struct {
 	verified bool          // CRC-32C of what arrived = of what was sent
 	peerCPU  int           // the CPU the child ran on (getcpu)
 	sleeps   int           // futex sleeps of both sides (rings)
+	written  int           // minor page faults of the child while it sent
+	read     int           // minor page faults of this thread receiving
 }
 
 // transfer has the child send total bytes of the pattern, from offset
@@ -55,6 +58,10 @@ func (p *peer) moveOnce(dst []byte, chunk, total, off int) (pass, error) {
 	if r != nil {
 		sleeps = r.sleeps
 	}
+	before, err := proc.ThreadFaults()
+	if err != nil {
+		return pass{}, err
+	}
 	if err := p.command("send %d %d %d", chunk, total, off); err != nil {
 		return pass{}, err
 	}
@@ -62,12 +69,17 @@ func (p *peer) moveOnce(dst []byte, chunk, total, off int) (pass, error) {
 		return pass{}, err
 	}
 	end := monotonic()
+	after, err := proc.ThreadFaults()
+	if err != nil {
+		return pass{}, err
+	}
 	reply, err := p.expect("sent")
 	if err != nil {
 		return pass{}, err
 	}
 	ps := pass{took: time.Duration(end - reply[0]), peerCPU: int(reply[1]),
-		sleeps: int(reply[2])}
+		sleeps: int(reply[2]), written: int(reply[3]),
+		read: int(after.Sub(before).Minor)}
 	if r != nil {
 		ps.sleeps += r.sleeps - sleeps
 	}
