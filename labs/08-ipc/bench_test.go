@@ -30,7 +30,7 @@ var benchChunks = []int{64, kib, 16 * kib, goalChunk, 256 * kib, mib}
 
 // benchPlan is the plan of the benchmarks: passes of up to 64 MiB.
 var benchPlan = plan{chunks: benchChunks, maxBytes: 64 * mib, maxOps: 1 << 15,
-	runs: 1, ringSize: 4 * mib}
+	runs: 1, ringSize: 2 * mib}
 
 func BenchmarkIPC(b *testing.B) {
 	r, where := benchRig(b, methods)

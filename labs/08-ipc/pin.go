@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -22,25 +24,45 @@ func usableCPUs() ([]int, error) {
 	return cpus, nil
 }
 
-// pinTo keeps the calling thread on one CPU (sched_setaffinity). The
-// labs lock their goroutine to its thread, so the goroutine stays there.
+// pinTo keeps every thread of this process on one CPU
+// (sched_setaffinity): the lab's own, locked to its goroutine, and the Go
+// runtime's, which would otherwise run its garbage collector on the
+// other process's CPU. Threads made later inherit the CPU.
 func pinTo(cpu int) error {
 	var set unix.CPUSet
 	set.Set(cpu)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		return fmt.Errorf("sched_setaffinity CPU %d: %w", cpu, err)
-	}
-	return nil
+	return setAffinity(&set)
 }
 
-// unpin lets the calling thread run on cpus again.
+// unpin lets every thread of this process run on cpus again.
 func unpin(cpus []int) error {
 	var set unix.CPUSet
 	for _, cpu := range cpus {
 		set.Set(cpu)
 	}
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
+	return setAffinity(&set)
+}
+
+// setAffinity sets the CPUs of every thread of this process: the
+// calling one first, then the others listed in /proc/self/task.
+func setAffinity(set *unix.CPUSet) error {
+	if err := unix.SchedSetaffinity(0, set); err != nil {
 		return fmt.Errorf("sched_setaffinity: %w", err)
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		// A thread may have exited since the listing: ESRCH is fine.
+		if err := unix.SchedSetaffinity(tid, set); err != nil &&
+			err != unix.ESRCH {
+			return fmt.Errorf("sched_setaffinity thread %d: %w", tid, err)
+		}
 	}
 	return nil
 }

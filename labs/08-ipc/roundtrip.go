@@ -49,6 +49,7 @@ type tripResult struct {
 // roundtrip bounces a small message off the child, each way, and
 // compares how long a round trip takes.
 func roundtrip(l *lab.Lab) error {
+	settle()
 	pl := currentPlan()
 	where, err := place(opts.pin)
 	if err != nil {

@@ -43,6 +43,7 @@ func throughput(l *lab.Lab) error {
 	l.Talk("Ways to Share Data Between Processes: Communicate by pipes; " +
 		"Communicate by sockets; Read/write to the same file/s; " +
 		"Read/write to the same memory")
+	settle()
 	pl := currentPlan()
 	where, err := place(opts.pin)
 	if err != nil {
