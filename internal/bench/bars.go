@@ -46,8 +46,12 @@ func Bars(w io.Writer, bars []Bar, width int) {
 			labelWidth-utf8.RuneCountInString(b.Label))
 		fmt.Fprintf(w, "%s%s  ", b.Label, pad)
 		c := palette[(b.Group%len(palette)+len(palette))%len(palette)]
-		c.Fprint(w, solid)
-		c.Fprint(w, light)
+		if solid != "" {
+			c.Fprint(w, solid)
+		}
+		if light != "" {
+			c.Fprint(w, light)
+		}
 		if b.Text != "" {
 			rest := width - utf8.RuneCountInString(solid) -
 				utf8.RuneCountInString(light)

@@ -137,6 +137,10 @@ func bars(rows []*result) []bench.Bar {
 // indent prints text under the section, two columns in.
 func indent(l *lab.Lab, text string) {
 	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		if line == "" {
+			fmt.Fprintln(l.Out)
+			continue
+		}
 		fmt.Fprintf(l.Out, "  %s\n", line)
 	}
 }
