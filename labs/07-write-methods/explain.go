@@ -1,6 +1,8 @@
 package main
 
 import (
+	"math"
+
 	"github.com/mmaplab/mmaplab/internal/lab"
 	"github.com/mmaplab/mmaplab/internal/mem"
 )
@@ -33,6 +35,7 @@ func explain(l *lab.Lab, s *session, rs []*result) {
 	}
 }
 
+// placeOf returns the place a result was measured in.
 func (s *session) placeOf(r *result) *place {
 	for _, p := range s.places {
 		if p.name == r.Place {
@@ -45,6 +48,7 @@ func (s *session) placeOf(r *result) *place {
 // pages is the number of pages each run writes.
 func (s *session) pages() int64 { return int64(mem.Pages(s.size)) }
 
+// known reports whether cachestat answered after every run.
 func known(r *result) bool {
 	return r.all(func(s sample) bool { return s.cache.known })
 }
@@ -54,16 +58,20 @@ func clean(r *result) bool {
 	return r.all(func(s sample) bool { return s.cache.dirty == 0 })
 }
 
+// whole returns a test of a run: were all the pages of r's file in the
+// page cache after it?
+func whole(r *result) func(sample) bool {
+	pages := uint64(mem.Pages(r.Bytes))
+	return func(s sample) bool { return s.cache.cached == pages }
+}
+
 // explainPageCache says where write() left the pages, and what fsync did.
 func explainPageCache(l *lab.Lab, p *place, rs []*result) {
 	if !known(rs[0]) {
 		l.Skip("no page cache counts: cachestat needs Linux 6.5")
 		return
 	}
-	all := func(s sample) bool {
-		return s.cache.cached*uint64(
-			mem.PageSize()) == uint64(rs[0].Bytes)
-	}
+	all := whole(rs[0])
 	if p.tmpfs {
 		l.Claim(rs[0].all(all) && clean(rs[0]), "every page is in the "+
 			"page cache, and cachestat counts none dirty: tmpfs keeps "+
@@ -75,8 +83,7 @@ func explainPageCache(l *lab.Lab, p *place, rs []*result) {
 		return
 	}
 	dirty := func(s sample) bool {
-		return all(s) && s.cache.dirty ==
-			s.cache.cached
+		return all(s) && s.cache.dirty == s.cache.cached
 	}
 	l.Claim(rs[0].all(dirty), "when close() returns, every page of the "+
 		"file is in the page cache, dirty (cachestat): the disk has not "+
@@ -94,13 +101,10 @@ func explainDirect(l *lab.Lab, p *place, rs []*result) {
 		return
 	}
 	if p.tmpfs {
-		l.Claim(rs[0].all(func(s sample) bool {
-			return s.cache.cached*
-				uint64(mem.PageSize()) == uint64(rs[0].Bytes)
-		}),
-			"tmpfs accepts O_DIRECT (Linux 6.6+) and every page is in "+
-				"the page cache all the same: on tmpfs the page cache is "+
-				"the file, there is nothing to go around")
+		l.Claim(rs[0].all(whole(rs[0])), "tmpfs accepts O_DIRECT (Linux "+
+			"6.6+) and every page is in the page cache all the same: on "+
+			"tmpfs the page cache is the file, there is nothing to go "+
+			"around")
 		return
 	}
 	l.Claim(rs[0].all(func(s sample) bool { return s.cache.cached == 0 }),
@@ -113,6 +117,9 @@ func nearly(n, want int64) bool {
 	d := n - want
 	return d >= -(want/100+1) && d <= want/100+1
 }
+
+// about reports whether two fault rates are within 10% of each other.
+func about(a, b float64) bool { return math.Abs(a-b) <= 0.1*max(a, b) }
 
 // explainFaults says how many faults the copy into a plain mapping took:
 // one per page, or, where the page cache holds large folios, fewer.
@@ -128,8 +135,8 @@ func explainFaults(l *lab.Lab, s *session, r *result) {
 	l.Claim(r.all(func(x sample) bool { return x.copyFaults < pages }),
 		"fewer faults than pages: the page cache gave the file large "+
 			"folios, and one fault mapped a whole folio")
-	if r.all(func(x sample) bool { return x.hugeKB > 0 }) {
-		l.Claim(true, "some folios were huge pages and the kernel mapped "+
+	if huge := r.all(func(x sample) bool { return x.hugeKB > 0 }); huge {
+		l.Claim(huge, "some folios were huge pages and the kernel mapped "+
 			"them whole (smaps FilePmdMapped), though nobody asked")
 	}
 }
@@ -143,7 +150,7 @@ func explainPopulate(l *lab.Lab, s *session, r *result) {
 	if plain == nil {
 		return
 	}
-	l.Claim(nearly(int64(r.FaultsPerMiB), int64(plain.FaultsPerMiB)),
+	l.Claim(about(r.FaultsPerMiB, plain.FaultsPerMiB),
 		"getrusage counts about as many faults as for plain mmap: "+
 			"madvise faulted the pages in through the same kernel path, "+
 			"without a trap into the kernel per page")

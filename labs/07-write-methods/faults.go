@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mmaplab/mmaplab/internal/bench"
+	"github.com/mmaplab/mmaplab/internal/fault"
 	"github.com/mmaplab/mmaplab/internal/lab"
 	"github.com/mmaplab/mmaplab/internal/mem"
 	"github.com/mmaplab/mmaplab/internal/proc"
@@ -192,7 +193,8 @@ func faultOnce(c faultCase, size int) (faultCost, error) {
 }
 
 // touchEachPage writes one byte to each page of m and returns the time
-// it took and the minor faults it caused.
+// it took and the minor faults it caused. A fault the kernel answers
+// with SIGBUS (a full file system) becomes an error.
 func touchEachPage(m []byte) (time.Duration, int64, error) {
 	ps := mem.PageSize()
 	before, err := proc.ThreadFaults()
@@ -200,10 +202,16 @@ func touchEachPage(m []byte) (time.Duration, int64, error) {
 		return 0, 0, err
 	}
 	start := time.Now()
-	for off := 0; off < len(m); off += ps {
-		m[off] = 1
-	}
+	addr, faulted := fault.Try(func() {
+		for off := 0; off < len(m); off += ps {
+			m[off] = 1
+		}
+	})
 	took := time.Since(start)
+	if faulted {
+		return 0, 0, fmt.Errorf("write to each page: %v",
+			fault.Classify(fault.Write, addr))
+	}
 	after, err := proc.ThreadFaults()
 	return took, after.Sub(before).Minor, err
 }

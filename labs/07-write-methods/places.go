@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmaplab/mmaplab/internal/fault"
 	"github.com/mmaplab/mmaplab/internal/lab"
 	"github.com/mmaplab/mmaplab/internal/mem"
 	"github.com/mmaplab/mmaplab/internal/shm"
@@ -75,7 +76,8 @@ type hugeSupport struct {
 }
 
 // probeHuge maps a file of two huge pages in dir with MADV_HUGEPAGE,
-// writes its first byte and asks smaps whether a huge page maps it.
+// writes the first byte of each and asks smaps whether a huge page maps
+// them.
 func probeHuge(dir, fs string, tmpfs bool) (hugeSupport, error) {
 	size, err := hugePageSize()
 	if err != nil {
@@ -103,8 +105,14 @@ func probeHuge(dir, fs string, tmpfs bool) (hugeSupport, error) {
 		return hugeSupport{why: fmt.Sprintf("madvise MADV_HUGEPAGE "+
 			"on a file of %s: %v", fs, err)}, nil
 	}
-	for off := 0; off < len(m); off += size {
-		m[off] = 1
+	addr, faulted := fault.Try(func() {
+		for off := 0; off < len(m); off += size {
+			m[off] = 1
+		}
+	})
+	if faulted {
+		return hugeSupport{}, fmt.Errorf("write huge-probe: %v",
+			fault.Classify(fault.Write, addr))
 	}
 	if hugeMappedKB(m) > 0 {
 		return hugeSupport{ok: true, size: size}, nil

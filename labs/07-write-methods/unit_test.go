@@ -87,6 +87,13 @@ func TestNearly(t *testing.T) {
 	}
 }
 
+func TestAbout(t *testing.T) {
+	if !about(10.9, 11.1) || !about(256, 256) || about(256, 200) ||
+		about(0, 1) {
+		t.Error("about is not within 10%")
+	}
+}
+
 // TestVerify checks that a file with the right bytes passes, and that
 // one too short, one of zeros of the right length, or one with a single
 // byte changed does not.
