@@ -133,8 +133,8 @@ func explainRing(l *lab.Lab, pl plan, res results) {
 		passes += res.at("shm-ring", c).passes
 	}
 	l.Say("the ring's two sides slept in futex_wait %d times in %s "+
-		"(after spinning a few microseconds when on two CPUs)", sleeps,
-		lab.Plural(passes, "pass"))
+		"(after checking it %d times in a loop, when on two CPUs)", sleeps,
+		lab.Plural(passes, "pass"), spinBudget)
 }
 
 // row is one line of -json and -csv output.
