@@ -201,7 +201,8 @@ func (c *child) send(chunk, total, off int) (int, error) {
 // write sends data through the pipe or socket, chunk bytes per write.
 func (c *child) write(data []byte, chunk int) error {
 	for sent := 0; sent < len(data); sent += chunk {
-		if err := writeAll(c.out, data[sent:min(sent+chunk, len(data))]); err != nil {
+		end := min(sent+chunk, len(data))
+		if err := writeAll(c.out, data[sent:end]); err != nil {
 			return err
 		}
 	}

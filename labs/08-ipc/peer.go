@@ -61,6 +61,8 @@ type peer struct {
 	shared   []byte // kindShm: the mapped object
 	upRing   *ring  // kindShm: child to parent
 	downRing *ring  // kindShm: parent to child
+	file     []byte // kindFile: the mapped shared file of this pass
+	fileRing *ring  // kindFile: the ring in it
 
 	exited chan struct{} // closed when the child has been reaped
 	waitEr error         // how the child ended
@@ -185,7 +187,8 @@ func (p *peer) pipes() ([]*os.File, error) {
 // what it holds now (F_GETPIPE_SZ).
 func setPipeSize(fd, n int) (int, error) {
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, n); err != nil {
-		return 0, fmt.Errorf("fcntl F_SETPIPE_SZ %s: %w", bench.Size(int64(n)), err)
+		return 0, fmt.Errorf("fcntl F_SETPIPE_SZ %s: %w",
+			bench.Size(int64(n)), err)
 	}
 	return pipeSize(fd)
 }
@@ -345,6 +348,7 @@ func (p *peer) close() error {
 		mem.Unmap(p.shared)
 		p.shared = nil
 	}
+	p.dropFile()
 	return err
 }
 

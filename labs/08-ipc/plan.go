@@ -54,12 +54,11 @@ func (pl plan) passBytes(chunk int) int {
 
 // placement is where the two processes run.
 type placement struct {
-	cpus     []int // the CPUs this process may use
-	self     int   // this process's CPU, -1 if not pinned
-	peer     int   // the child's CPU, -1 if not pinned
-	apart    bool  // they run on two CPUs (or may, unpinned)
-	why      string
-	restored bool
+	cpus  []int  // the CPUs this process may use
+	self  int    // this process's CPU, -1 if not pinned
+	peer  int    // the child's CPU, -1 if not pinned
+	apart bool   // they run on two CPUs (or may, unpinned)
+	why   string // where they run, for the narrative
 }
 
 // place pins this thread for the measurements, as -pin says, and

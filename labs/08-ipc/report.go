@@ -117,7 +117,8 @@ func explainPipe(l *lab.Lab, res results) {
 // explainRing prints the ring's ratios at each chunk size and how often
 // its two sides slept.
 func explainRing(l *lab.Lab, pl plan, res results) {
-	for _, other := range []method{methods[2], methods[0], methods[1]} {
+	for _, id := range []string{"pipe", "copy", "copy-twice"} {
+		other := methodByID(id)
 		var ratios []string
 		for _, c := range pl.chunks {
 			ratio := bench.Ratio(median(res, "shm-ring", c),

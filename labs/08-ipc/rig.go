@@ -34,6 +34,16 @@ var methods = []method{
 	{name: "shm ring", id: "shm-ring", kind: kindShm},
 }
 
+// methodByID returns the method with that id.
+func methodByID(id string) method {
+	for _, m := range methods {
+		if m.id == id {
+			return m
+		}
+	}
+	panic("no method " + id)
+}
+
 // spinBudget is how many times a ring is checked before its reader or
 // writer sleeps, in the throughput section: 30 to 50 µs here, about what
 // a wake-up on another CPU costs (section roundtrip). With 4096 checks
@@ -41,8 +51,10 @@ var methods = []method{
 // costing a wake-up.
 const spinBudget = 1 << 16
 
-// mover moves one pass of data into dst and says what it cost.
+// mover moves one pass of data into dst and says what it cost, after
+// prepare has made what the pass needs (outside the timing).
 type mover interface {
+	prepare(total int) error
 	transfer(dst []byte, chunk, total, off int) (pass, error)
 	close() error
 }
@@ -69,6 +81,8 @@ func (c copier) transfer(dst []byte, chunk, total, off int) (pass, error) {
 	}
 	return pass{took: time.Since(start), peerCPU: -1}, nil
 }
+
+func (copier) prepare(int) error { return nil }
 
 func (copier) close() error { return nil }
 
@@ -205,6 +219,9 @@ func (r *rig) move(i, chunk int) (pass, int, error) {
 	total := r.plan.passBytes(chunk)
 	off := offsetOf(r.passes)
 	r.passes++
+	if err := r.movers[i].prepare(total); err != nil {
+		return pass{}, total, err
+	}
 	ps, err := r.movers[i].transfer(r.dst, chunk, total, off)
 	ps.verified = err == nil && verify(r.dst, r.src, total, off)
 	return ps, total, err

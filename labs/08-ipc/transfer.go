@@ -44,15 +44,39 @@ func verify(dst, src []byte, total, off int) bool {
 	return checksum(dst[:total]) == checksum(src[off:off+total])
 }
 
+// prepare gets ready for a pass of total bytes, outside the timing: for
+// the shared file, it makes the file anew and maps it. The other kinds
+// have nothing to do.
+func (p *peer) prepare(total int) error {
+	if p.cfg.kind != kindFile {
+		return nil
+	}
+	p.dropFile()
+	m, err := newSharedFile(p.cfg.filePath, total)
+	if err != nil {
+		return err
+	}
+	p.file = m
+	p.fileRing = fileRing(m, total, p.cfg.spin, p.gone)
+	return nil
+}
+
+// dropFile unmaps the shared file of the last pass, if any.
+func (p *peer) dropFile() {
+	if p.file != nil {
+		mem.Unmap(p.file)
+		p.file, p.fileRing = nil, nil
+	}
+}
+
 func (p *peer) moveOnce(dst []byte, chunk, total, off int) (pass, error) {
 	r := p.upRing
 	if p.cfg.kind == kindFile {
-		m, err := newSharedFile(p.cfg.filePath, total)
-		if err != nil {
-			return pass{}, err
+		if p.fileRing == nil || len(p.fileRing.data) < total {
+			return pass{}, fmt.Errorf("no shared file for %d bytes: "+
+				"prepare first", total)
 		}
-		defer mem.Unmap(m)
-		r = fileRing(m, total, p.cfg.spin, p.gone)
+		r = p.fileRing
 	}
 	var sleeps int
 	if r != nil {
