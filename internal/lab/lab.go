@@ -103,6 +103,10 @@ func (p *Program) usage(w io.Writer, fs *flag.FlagSet) {
 			return
 		}
 		name, usage := flag.UnquoteUsage(f)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" &&
+			!strings.Contains(usage, "default") {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
 		fmt.Fprintf(w, "  -%s %s\n    \t%s\n", f.Name, name, usage)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/fatih/color"
 
@@ -179,7 +180,7 @@ func (l *Lab) print(c *color.Color, tag, text string) {
 	if tag != "" {
 		c.Fprint(l.Out, tag)
 		fmt.Fprint(l.Out, " ")
-		indent += strings.Repeat(" ", len(tag)+1)
+		indent += strings.Repeat(" ", width(tag)+1)
 	}
 	for i, line := range wrap(text, 78-len(indent)) {
 		if i > 0 {
@@ -191,14 +192,14 @@ func (l *Lab) print(c *color.Color, tag, text string) {
 
 // wrap breaks text into lines of at most width columns. Text that fits is
 // left as it is, spacing included.
-func wrap(text string, width int) []string {
-	if len(text) <= width {
+func wrap(text string, cols int) []string {
+	if width(text) <= cols {
 		return []string{text}
 	}
 	var lines []string
 	line := ""
 	for _, word := range strings.Fields(text) {
-		if line != "" && len(line)+1+len(word) > width {
+		if line != "" && width(line)+1+width(word) > cols {
 			lines = append(lines, line)
 			line = ""
 		}
@@ -209,6 +210,10 @@ func wrap(text string, width int) []string {
 	}
 	return append(lines, line)
 }
+
+// width is the number of columns s takes on a terminal: one per
+// character (µ and × are two bytes, one column).
+func width(s string) int { return utf8.RuneCountInString(s) }
 
 // Plural returns "1 page", "3 pages".
 func Plural(n int, word string) string {
