@@ -421,7 +421,6 @@ func checkNothingLeft(t *testing.T, tmp string, checkerPid int) {
 	}
 }
 
-
 // TestInterrupt presses Ctrl-C while the checker runs: it must stop, say
 // what it had checked, exit 130, and leave nothing behind.
 func TestInterrupt(t *testing.T) {
