@@ -185,10 +185,10 @@ func benchSetup(b *testing.B) (setup, placement) {
 	b.Helper()
 	exe := labExe(b)
 	dir := b.TempDir()
-	release := lockThread()
+	runtime.LockOSThread()
 	where, err := place("two")
 	where.undo()
-	release()
+	runtime.UnlockOSThread()
 	if err != nil {
 		b.Fatal(err)
 	}

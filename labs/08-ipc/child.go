@@ -59,7 +59,7 @@ func peerChild(l *lab.Lab, args []string) error {
 	}
 }
 
-// newChild parses the arguments, pins this thread and sets up the data
+// newChild parses the arguments, pins this process and sets up the data
 // channel.
 func newChild(args []string) (*child, error) {
 	if len(args) != 6 {

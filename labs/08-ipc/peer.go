@@ -37,7 +37,6 @@ type peerConfig struct {
 	maxBytes int    // the largest pass
 	pipeSize int    // F_SETPIPE_SZ for both pipes; 0 keeps the default
 	ringSize int    // bytes in the shm ring (a power of two)
-	cpu      int    // CPU this process runs on, -1: not pinned
 	peerCPU  int    // CPU for the child, -1: not pinned
 	spin     int    // checks of a ring before sleeping on it
 	shmName  string // the /dev/shm object (kindShm)

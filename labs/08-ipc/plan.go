@@ -61,8 +61,8 @@ type placement struct {
 	why   string // where they run, for the narrative
 }
 
-// place pins this thread for the measurements, as -pin says, and
-// returns where the child goes. undo lets the thread run anywhere again.
+// place pins this process for the measurements, as -pin says, and
+// returns where the child goes; undo lets it run anywhere again.
 func place(mode pinMode) (placement, error) {
 	cpus, err := usableCPUs()
 	if err != nil {
@@ -72,7 +72,9 @@ func place(mode pinMode) (placement, error) {
 	switch {
 	case mode == "off":
 		pl.apart = len(cpus) > 1
-		pl.why = "not pinned (-pin off): the kernel places both processes"
+		pl.why = "not pinned (-pin off): the kernel places both " +
+			"processes; where it puts them on one CPU, a spinning side " +
+			"keeps the other from running until the scheduler steps in"
 		return pl, nil
 	case mode == "one" || len(cpus) < 2:
 		pl.self, pl.peer = cpus[0], cpus[0]
@@ -88,7 +90,7 @@ func place(mode pinMode) (placement, error) {
 	return pl, pinTo(pl.self)
 }
 
-// undo lets this thread run on all its CPUs again.
+// undo lets this process run on all its CPUs again.
 func (pl placement) undo() error {
 	if pl.self < 0 {
 		return nil
@@ -113,11 +115,4 @@ func (pl placement) spin(budget int) int {
 func settle() {
 	runtime.GC()
 	debug.FreeOSMemory()
-}
-
-// lockThread keeps the calling goroutine on its thread, so that pinning
-// the thread pins the goroutine: the labs do this already, tests call it.
-func lockThread() func() {
-	runtime.LockOSThread()
-	return runtime.UnlockOSThread
 }

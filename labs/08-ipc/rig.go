@@ -147,8 +147,8 @@ func (r *rig) start(s setup, m method) (mover, error) {
 func startMethod(s setup, m method, maxBytes, ringSize int,
 	where placement) (*peer, error) {
 	cfg := peerConfig{exe: s.exe, kind: m.kind, maxBytes: maxBytes,
-		pipeSize: m.pipeSize, ringSize: ringSize, cpu: where.self,
-		peerCPU: where.peer, spin: where.spin(spinBudget), make: s.make}
+		pipeSize: m.pipeSize, ringSize: ringSize, peerCPU: where.peer,
+		spin: where.spin(spinBudget), make: s.make}
 	switch m.kind {
 	case kindShm:
 		cfg.shmName = shmName("ring")

@@ -163,7 +163,7 @@ func TestPeerFails(t *testing.T) {
 		t.Skip("no false command here")
 	}
 	var undo []func()
-	cfg := peerConfig{exe: exe, kind: kindPipe, cpu: -1, peerCPU: -1,
+	cfg := peerConfig{exe: exe, kind: kindPipe, peerCPU: -1,
 		make: func(do func() error, u func()) error {
 			undo = append(undo, u)
 			return do()

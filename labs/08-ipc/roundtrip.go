@@ -60,8 +60,11 @@ func roundtrip(l *lab.Lab) error {
 	if err != nil {
 		return err
 	}
+	l.Talk("Use atomics and semaphores for synchronization!")
 	l.Say("this process sends a %d-byte message with a number in it; the "+
-		"child answers with the number plus one", messageSize)
+		"child answers with the number plus one. shm futex waits as a "+
+		"semaphore does, asleep in futex_wait; shm spin uses atomics "+
+		"alone, checking the ring in a loop", messageSize)
 	if pl.rounds > 0 {
 		l.Say("%d round trips each way", pl.rounds*pl.batches)
 	} else {
