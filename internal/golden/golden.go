@@ -132,7 +132,7 @@ type build struct {
 // Build builds the main package pkg (relative to the test's package
 // directory; "" means ".") once per test binary and returns the path of
 // the executable.
-func Build(t *testing.T, pkg string) string {
+func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	if pkg == "" {
 		pkg = "."

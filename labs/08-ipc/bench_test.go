@@ -1,12 +1,9 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
+	"github.com/mmaplab/mmaplab/internal/golden"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -183,7 +180,7 @@ func benchPeer(b *testing.B, s setup, kind string, where placement) *peer {
 // processes run: as the lab does with -pin two.
 func benchSetup(b *testing.B) (setup, placement) {
 	b.Helper()
-	exe := labExe(b)
+	exe := golden.Build(b, "")
 	dir := b.TempDir()
 	runtime.LockOSThread()
 	where, err := place("two")
@@ -220,39 +217,4 @@ func pinned(b *testing.B, where placement) func() {
 // chunkName is a chunk size in a benchmark name: "64KiB".
 func chunkName(n int) string {
 	return strings.ReplaceAll(bench.Size(int64(n)), " ", "")
-}
-
-// labBuild is the lab's binary, built once for the benchmarks.
-// golden.Build does this for tests, but takes a *testing.T.
-var labBuild struct {
-	once sync.Once
-	dir  string
-	exe  string
-	err  error
-	out  []byte
-}
-
-// labExe builds the lab once and returns its path.
-func labExe(b *testing.B) string {
-	labBuild.once.Do(func() {
-		labBuild.dir, labBuild.err = os.MkdirTemp("", "mmaplab-08-bench-")
-		if labBuild.err != nil {
-			return
-		}
-		labBuild.exe = filepath.Join(labBuild.dir, labName)
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-		cmd := exec.Command(goTool, "build", "-o", labBuild.exe, ".")
-		labBuild.out, labBuild.err = cmd.CombinedOutput()
-	})
-	if labBuild.err != nil {
-		b.Fatalf("go build: %v\n%s", labBuild.err, labBuild.out)
-	}
-	return labBuild.exe
-}
-
-// removeLabBuild removes the binary labExe built; TestMain calls it.
-func removeLabBuild() {
-	if labBuild.dir != "" {
-		os.RemoveAll(labBuild.dir)
-	}
 }

@@ -20,7 +20,6 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	golden.Cleanup()
-	removeLabBuild()
 	os.Exit(code)
 }
 
