@@ -229,17 +229,7 @@ var copyDstMmap = &Check{
 			if w.Size == 0 {
 				return
 			}
-			maps := fdMmaps(r, r.Exec(), copyDst)
-			switch {
-			case len(maps) == 0:
-				p.Failf(r, nil, "expected an mmap of DST; found none")
-			case !sharedMap(maps[0].Arg(3)):
-				p.Failf(r, maps[0], "expected MAP_SHARED, got %s",
-					trace.MapString(maps[0].Arg(3)))
-			case maps[0].Arg(2)&unix.PROT_WRITE == 0:
-				p.Failf(r, maps[0], "expected PROT_WRITE, got %s",
-					trace.ProtString(maps[0].Arg(2)))
-			}
+			wantSharedWritable(p, r, fdMmaps(r, r.Exec(), copyDst), "DST")
 		})
 	},
 }

@@ -437,17 +437,7 @@ var shmSendMmap = &Check{
 	Points: 3,
 	Run: func(p *Pass) {
 		shmStudent(p, "send", func(r *Result, e *run.Exec) {
-			maps := shmMaps(r, e)
-			switch {
-			case len(maps) == 0:
-				p.Failf(r, nil, "send did not map the object")
-			case !sharedMap(maps[0].Arg(3)):
-				p.Failf(r, maps[0], "expected MAP_SHARED, got %s",
-					trace.MapString(maps[0].Arg(3)))
-			case maps[0].Arg(2)&unix.PROT_WRITE == 0:
-				p.Failf(r, maps[0], "expected PROT_WRITE, got %s",
-					trace.ProtString(maps[0].Arg(2)))
-			}
+			wantSharedWritable(p, r, shmMaps(r, e), "the object")
 		})
 	},
 }

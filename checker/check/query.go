@@ -166,3 +166,20 @@ func pages(n uint64) string {
 	}
 	return fmt.Sprintf("%d pages", p)
 }
+
+// wantSharedWritable fails r unless the first of maps is MAP_SHARED with
+// PROT_WRITE: what a mapping needs for stores that reach the file. what
+// names the file in the message ("DST", "the object").
+func wantSharedWritable(p *Pass, r *Result, maps []*trace.Syscall,
+	what string) {
+	switch {
+	case len(maps) == 0:
+		p.Failf(r, nil, "expected an mmap of %s; found none", what)
+	case !sharedMap(maps[0].Arg(3)):
+		p.Failf(r, maps[0], "expected MAP_SHARED, got %s",
+			trace.MapString(maps[0].Arg(3)))
+	case maps[0].Arg(2)&unix.PROT_WRITE == 0:
+		p.Failf(r, maps[0], "expected PROT_WRITE, got %s",
+			trace.ProtString(maps[0].Arg(2)))
+	}
+}
