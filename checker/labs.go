@@ -148,7 +148,7 @@ func printTraces(w io.Writer, out *check.Outcome) {
 				continue
 			}
 			fmt.Fprintf(w, "\n--- trace of %s\n", e.Program.CommandLine())
-			e.Trace.Dump(w)
+			e.Trace.DumpFrom(w, e.Gen)
 		}
 		delete(failing, r.Cmd())
 	}

@@ -273,17 +273,31 @@ func (s *Signal) String() string {
 
 // Dump writes the whole trace as strace -f would: every syscall and
 // signal in order, each line prefixed by "[pid tid]", then the exits.
-func (tr *Trace) Dump(w io.Writer) error {
+func (tr *Trace) Dump(w io.Writer) error { return tr.DumpFrom(w, 0) }
+
+// DumpFrom is Dump from exec generation gen on: it leaves out what a
+// launcher did before it exec'd the program (see Syscall.Gen).
+func (tr *Trace) DumpFrom(w io.Writer, gen int) error {
 	type line struct {
 		seq  int
 		text string
 	}
 	var lines []line
+	first := 0
 	for _, c := range tr.Syscalls {
+		if c.Gen < gen {
+			continue
+		}
+		if first == 0 {
+			first = c.Seq
+		}
 		lines = append(lines, line{c.Seq,
 			fmt.Sprintf("[%d %d] %s", c.Pid, c.Tid, c)})
 	}
 	for _, s := range tr.Signals {
+		if s.Seq < first {
+			continue
+		}
 		lines = append(lines, line{s.Seq,
 			fmt.Sprintf("[%d %d] %s", s.Pid, s.Tid, s)})
 	}
