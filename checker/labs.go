@@ -53,7 +53,7 @@ func checkOne(ctx context.Context, module string, lab *check.Lab,
 		return nil
 	}
 	out := lab.Check(ctx, check.Config{Module: module, Dir: dir,
-		Limits: run.Limits{Timeout: o.timeout}})
+		Limits: run.Limits{Timeout: o.timeout, CPU: o.cpu}})
 	if o.dir == "" && !o.solution && check.DirHasMarker(dir) &&
 		out.Report.Status != report.BuildError {
 		out.Report.Status = report.NotStarted

@@ -41,6 +41,7 @@ type options struct {
 	hints    bool
 	format   string
 	timeout  time.Duration
+	cpu      time.Duration
 	watch    bool
 	force    bool
 }
@@ -72,6 +73,7 @@ func parseArgs(args []string, stderr io.Writer) (options, []string, error) {
 	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json, gradescope or junit")
 	json := fs.Bool("json", false, "same as -format json")
 	fs.DurationVar(&o.timeout, "timeout", run.DefaultTimeout, "time limit of one run")
+	fs.DurationVar(&o.cpu, "cpu", 0, "CPU-time limit of each process of a run (default half the -timeout)")
 	fs.BoolVar(&o.watch, "watch", false, "check again whenever a file of the exercise changes")
 	fs.BoolVar(&o.force, "force", false, "reset: do not ask for confirmation")
 	// Flags may come before or after the arguments: parse in rounds.
@@ -101,8 +103,8 @@ func parseArgs(args []string, stderr io.Writer) (options, []string, error) {
 		return o, nil, usageError{fmt.Sprintf("unknown format %q "+
 			"(text, json, gradescope, junit)", o.format)}
 	}
-	if o.timeout <= 0 {
-		return o, nil, usageError{"-timeout must be positive"}
+	if o.timeout <= 0 || o.cpu < 0 {
+		return o, nil, usageError{"-timeout and -cpu must be positive"}
 	}
 	return o, pos, nil
 }

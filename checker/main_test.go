@@ -351,21 +351,24 @@ func TestWatch(t *testing.T) {
 var hostile = []struct {
 	what, diagnosis string
 	timeout         time.Duration
+	cpu             string // -cpu: the CPU-time limit
 }{
-	{"hang", "did not finish in 2s", 2 * time.Second},
-	{"busyloop", "of CPU time", 2 * time.Second},
-	{"forkbomb", "fork bomb?", 5 * time.Second},
-	{"flood", "an output flood", 2 * time.Second},
+	{"hang", "did not finish in 2s", 2 * time.Second, "1s"},
+	// A long time limit: the CPU limit (-cpu 1s) must end it first, also
+	// when other tests keep the CPUs busy.
+	{"busyloop", "of CPU time", 20 * time.Second, "1s"},
+	{"forkbomb", "fork bomb?", 5 * time.Second, "1s"},
+	{"flood", "an output flood", 2 * time.Second, "1s"},
 	// Filling 2 GiB takes seconds of CPU (a fault per page): the CPU
-	// limit, half the time limit, must not end it first.
-	{"memhog", "of memory", 10 * time.Second},
-	{"nilptr", "nil pointer dereference", 2 * time.Second},
-	{"panic", "panic: the copy went wrong", 2 * time.Second},
-	{"shmleak", "left in /dev/shm", 2 * time.Second},
-	{"outside", "outside its directory", 2 * time.Second},
-	{"orphan", "still ran after the program exited", 2 * time.Second},
-	{"termignore", "SIGKILL", 2 * time.Second},
-	{"inet", "IP socket", 2 * time.Second},
+	// limit must not end it first.
+	{"memhog", "of memory", 20 * time.Second, "20s"},
+	{"nilptr", "nil pointer dereference", 2 * time.Second, "1s"},
+	{"panic", "panic: the copy went wrong", 2 * time.Second, "1s"},
+	{"shmleak", "left in /dev/shm", 2 * time.Second, "1s"},
+	{"outside", "outside its directory", 2 * time.Second, "1s"},
+	{"orphan", "still ran after the program exited", 2 * time.Second, "1s"},
+	{"termignore", "SIGKILL", 2 * time.Second, "1s"},
+	{"inet", "IP socket", 2 * time.Second, "1s"},
 }
 
 // TestHostile runs the checker on each misbehaving program: it must exit
@@ -378,7 +381,7 @@ func TestHostile(t *testing.T) {
 		t.Run(h.what, func(t *testing.T) {
 			start := time.Now()
 			cmd := exec.Command(checkerExe, "03", "-dir", "testdata/hostile",
-				"-timeout", h.timeout.String())
+				"-timeout", h.timeout.String(), "-cpu", h.cpu)
 			cmd.Env = append(os.Environ(), "MMAPLAB_HOSTILE="+h.what,
 				"TMPDIR="+tmp, "NO_COLOR=1")
 			out, err := cmd.CombinedOutput()

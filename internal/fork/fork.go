@@ -29,7 +29,10 @@
 //   - Do not panic (no index out of range, no nil map writes): a panic
 //     needs the runtime. If one happens all the same, Fork stops it
 //     before it reaches the parent's code and the child exits with
-//     status 2.
+//     status 2; but a panic allocates, and if the fork came during a
+//     garbage collection, that allocation waits for the collector's
+//     threads, which the child does not have: the child hangs, and Wait
+//     with it.
 //
 // Before the call, Fork does what package syscall does around its own
 // fork before exec: it holds syscall.ForkLock and blocks signals, and
