@@ -230,3 +230,37 @@ func CheckDevShm(t *testing.T, what, prefix string) {
 		}
 	}
 }
+
+// Stress runs a lab n times, two at a time, and fails the test for a run
+// that fails, makes a claim that did not hold (UNEXPECTED), or prints
+// something other than the first run. run runs the lab once and returns
+// its output, normalised, and its process ID; after, if not nil, checks
+// what a run left, by its number and process ID.
+func Stress(t *testing.T, n int, run func() ([]byte, int, error),
+	after func(i, pid int)) {
+	t.Helper()
+	check := func(i int) []byte {
+		out, pid, err := run()
+		switch {
+		case err != nil:
+			t.Errorf("run %d: %v\n%s", i, err, out)
+		case bytes.Contains(out, []byte("UNEXPECTED")):
+			t.Errorf("run %d: a claim did not hold:\n%s", i, out)
+		}
+		if after != nil {
+			after(i, pid)
+		}
+		return out
+	}
+	first := check(0)
+	if t.Failed() {
+		t.FailNow()
+	}
+	InParallel(n-1, func(i int) {
+		if out := check(i + 1); !bytes.Equal(out, first) {
+			t.Errorf("run %d printed something else than run 0:\n%s\n"+
+				"run 0:\n%s", i+1, out, first)
+		}
+	})
+	CheckReaped(t)
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -93,22 +92,9 @@ func TestStress(t *testing.T) {
 	exe := golden.Build(t, "")
 	env := golden.LabEnv(t)
 	golden.Subreaper(t)
-	first, _, err := runLab(exe, env, stressArgs...)
-	if err != nil || bytes.Contains(first, []byte("UNEXPECTED")) {
-		t.Fatalf("run 0: %v\n%s", err, first)
-	}
-	golden.InParallel(runs-1, func(i int) {
-		out, pid, err := runLab(exe, env, stressArgs...)
-		switch {
-		case err != nil:
-			t.Errorf("run %d: %v\n%s", i+1, err, out)
-		case !bytes.Equal(out, first):
-			t.Errorf("run %d printed something else than run 0:\n%s\n"+
-				"run 0:\n%s", i+1, out, first)
-		}
-		checkDevShm(t, fmt.Sprintf("run %d", i+1), pid)
-	})
-	golden.CheckReaped(t)
+	golden.Stress(t, runs,
+		func() ([]byte, int, error) { return runLab(exe, env, stressArgs...) },
+		func(i, pid int) { checkDevShm(t, fmt.Sprintf("run %d", i), pid) })
 }
 
 // TestInterrupt interrupts the lab while its ping-pong child runs, as

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -62,42 +60,18 @@ const multiProcess = "shared,private,workers,rules,exec"
 // lab did not reap, or left running, ends up as a child of the test.
 func TestStress(t *testing.T) {
 	skipRace(t)
-	runs := 200
+	n := 200
 	if testing.Short() {
-		runs = 20
+		n = 20
 	}
 	exe := golden.Build(t, "")
 	env := golden.LabEnv(t)
 	golden.Subreaper(t)
-	first, err := stressRun(exe, env)
-	if err != nil {
-		t.Fatalf("run 0: %v", err)
-	}
-	golden.InParallel(runs-1, func(i int) {
-		out, err := stressRun(exe, env)
-		switch {
-		case err != nil:
-			t.Errorf("run %d: %v", i+1, err)
-		case !bytes.Equal(out, first):
-			t.Errorf("run %d printed something else:\n%s\nrun 0:\n%s",
-				i+1, out, first)
-		}
-	})
-	golden.CheckReaped(t)
+	golden.Stress(t, n, func() ([]byte, int, error) {
+		out, pid, err := golden.RunLab(exe, env, "-only", multiProcess)
+		return runs[0].Re.ReplaceAll(out, []byte(runs[0].Repl)), pid, err
+	}, nil)
 	golden.CheckDevShm(t, "stress", "mmaplab-06")
-}
-
-// stressRun runs the multi-process sections once and returns the output,
-// normalised.
-func stressRun(exe string, env []string) ([]byte, error) {
-	out, _, err := golden.RunLab(exe, env, "-only", multiProcess)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("%v\n%s", err, out)
-	case bytes.Contains(out, []byte("UNEXPECTED")):
-		return nil, fmt.Errorf("a claim failed:\n%s", out)
-	}
-	return runs[0].Re.ReplaceAll(out, []byte(runs[0].Repl)), nil
 }
 
 func TestShare(t *testing.T) {
